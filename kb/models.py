@@ -16,12 +16,24 @@ import hashlib
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-DOC_TYPES = ("act", "rules", "policy", "standard", "sop", "guideline", "case_study", "faq", "judgment", "report", "other")
+DOC_TYPES = (
+    "act", "rules", "policy", "standard", "sop", "guideline", "case_study", "faq", "judgment", "report", "portal", "other",
+)
 AUDIENCES = ("lawyer", "police", "ngo")
 
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_subsection(path: str | None) -> str:
+    """``(2)-proviso`` -> ``(2), proviso``; ``Explanation`` -> ``, Explanation``; ``(1)(da)`` unchanged."""
+    if not path:
+        return ""
+    head, sep, tail = path.partition("-")
+    if not head.startswith("("):
+        return f", {path.replace('-', ' ')}"
+    return f"{head}, {tail.replace('-', ' ')}" if sep else head
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class Locator:
         """Section plus sub-section path, e.g. ``2(1)(da)``."""
         if self.section is None:
             return None
-        return f"{self.section}{self.subsection or ''}"
+        return f"{self.section}{format_subsection(self.subsection)}"
 
     @property
     def provision_key(self) -> str | None:

@@ -19,10 +19,10 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StoreSettings(BaseModel):
@@ -98,6 +98,9 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     heading_weight: float = Field(0.5, ge=0, description="Weight of the heading-match ranking in fusion.")
+    intent_weight: float = Field(
+        0.01, ge=0, description="Score added to a 'Punishment ...' provision for punishment questions, or a definitions clause for definition questions."
+    )
     explicit_boost: float = Field(1.0, ge=0, description="Score added to a provision the query cites explicitly.")
 
 
@@ -149,7 +152,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".kb"), description="Directory holding the embedded store, downloads and the audit log.")
     corpus_dir: Path = Field(Path("corpus"), description="Directory of the shipped starter corpus.")
     log_level: str = Field("INFO", description="Logging level.")
-    store: StoreSettings = Field(default_factory=StoreSettings)
+    # NoDecode: KB_STORE=elasticsearch is a plain word, not JSON; _shortcuts turns it into a section.
+    store: Annotated[StoreSettings, NoDecode] = Field(default_factory=StoreSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)

