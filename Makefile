@@ -4,6 +4,7 @@
 VENV ?= .venv
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+export HAYSTACK_TELEMETRY_ENABLED := False
 
 .PHONY: setup run test test-fast bench eval
 

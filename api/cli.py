@@ -34,6 +34,7 @@ app.add_typer(corpus_app, name="corpus")
 console = Console()
 err_console = Console(stderr=True)
 
+MANIFEST = "sources.toml"
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -322,14 +323,16 @@ def index_corpus_if_empty(rt: Runtime, corpus: Path):
     if not corpus.is_dir():
         err_console.print(f"[yellow]warning:[/yellow] the store is empty and the corpus folder {corpus} does not exist")
         return None
+    # The manifest of official sources describes documents; it is not one.
+    paths = sorted(p for p in corpus.iterdir() if p.name != MANIFEST and not p.name.startswith("."))
     with _progress() as progress:
         task = progress.add_task("indexing the starter corpus", total=None)
         report = rt.ingestor.ingest(
-            [corpus], on_file=lambda r, i, n: progress.update(task, completed=i, total=n, description=Path(r.path).name[:40]),
+            paths, on_file=lambda r, i, n: progress.update(task, completed=i, total=n, description=Path(r.path).name[:40]),
         )
     counts = report.counts()
-    err_console.print(f"indexed {corpus}: {counts['ingested']} documents, {report.provisions} provisions, "
-                      f"{report.chunks} chunks in {report.seconds:.1f} s")
+    err_console.print(f"indexed {corpus}: documents {counts['ingested']}, provisions {report.provisions}, "
+                      f"chunks {report.chunks}, failed {counts['failed']}, {report.seconds:.1f} s")
     for failed in report.failed:
         err_console.print(f"[red]failed:[/red] {escape(failed.path)}: {escape(failed.reason or '')}")
     return report
@@ -394,6 +397,58 @@ def _find_document(rt: Runtime, doc_id: str):
     if len(matches) > 1:
         _fail(KBError(f"{doc_id!r} matches {len(matches)} documents; give more characters"))
     return matches[0] if matches else None
+
+
+ManifestOpt = Annotated[Path | None, typer.Option(help="Sources manifest (default: <corpus_dir>/sources.toml).")]
+
+
+@corpus_app.command("list")
+def corpus_list(manifest: ManifestOpt = None, as_json: JsonOpt = False) -> None:
+    """List the official sources: key, doc_type, audiences, URL and whether the URL is verified."""
+    from api import corpus_cmd
+    from ingest.manifest import load_manifest
+
+    settings = get_settings()
+    try:
+        sources = load_manifest(manifest or corpus_cmd.default_manifest(settings))
+    except KBError as err:
+        _fail(err)
+    corpus_cmd.print_sources(console, sources, as_json)
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(
+    only: Annotated[list[str] | None, typer.Option("--only", help="Fetch only this source key; repeat for several.")] = None,
+    dest: Annotated[Path | None, typer.Option(help="Download folder (default: <data_dir>/sources).")] = None,
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Download only; do not index the files.")] = False,
+    manifest: ManifestOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download the official sources (checked URLs, size and type limits, unchanged files skipped), then index them."""
+    from api import corpus_cmd
+
+    settings = get_settings()
+    try:
+        report = corpus_cmd.fetch(settings, manifest=manifest or corpus_cmd.default_manifest(settings),
+                                  dest=dest or corpus_cmd.default_dest(settings), only=only, progress=_progress)
+    except KBError as err:
+        _fail(err)
+    ingested, warnings = None, []
+    if not no_ingest and report.available:
+        rt = _runtime()
+        try:
+            ingested = corpus_cmd.ingest_fetched(rt.ingestor, report, _progress)
+            warnings = corpus_cmd.identity_warnings(report, ingested)
+        except KBError as err:
+            _fail(err)
+        finally:
+            rt.close()
+    if as_json:
+        print(corpus_cmd.to_json(report, ingested, warnings))
+    else:
+        corpus_cmd.print_fetch(console, report)
+        corpus_cmd.print_ingest(console, ingested, warnings)
+    raise typer.Exit(1 if report.failed or (ingested and ingested.failed) else 0)
 
 
 def main() -> None:  # pragma: no cover - entry point

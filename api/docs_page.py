@@ -12,10 +12,16 @@ its parameters, request body, responses and examples, and links to ``/openapi.js
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _inline(text: str) -> str:
+    """Escaped text with `backticks` shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
 def _ref_name(ref: str) -> str:
@@ -64,7 +70,7 @@ def _parameters(op: dict[str, Any]) -> str:
         rows.append(
             f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p.get('in', ''))}</td>"
             f"<td>{_type_of(schema)}</td><td>{'yes' if p.get('required') else 'no'}</td>"
-            f"<td>{escape(p.get('description', ''))} {_limits(schema)}"
+            f"<td>{_inline(p.get('description', ''))} {_limits(schema)}"
             f"{'<br>e.g. ' + sample if sample else ''}</td></tr>"
         )
     return ("<h4>Parameters</h4><table><thead><tr><th>name</th><th>in</th><th>type</th><th>required</th>"
@@ -103,7 +109,7 @@ def _anchor(path: str, method: str) -> str:
 
 def _operation(path: str, method: str, op: dict[str, Any], schemas: dict[str, Any]) -> str:
     anchor = _anchor(path, method)
-    description = "".join(f"<p>{escape(par)}</p>" for par in (op.get("description") or "").split("\n\n") if par.strip())
+    description = "".join(f"<p>{_inline(par)}</p>" for par in (op.get("description") or "").split("\n\n") if par.strip())
     return (
         f'<section class="op" id="{escape(anchor)}"><h3><span class="method {method}">{method.upper()}</span> '
         f"<code>{escape(path)}</code> — {escape(op.get('summary', ''))}</h3>"
@@ -116,7 +122,7 @@ def _schema(name: str, schema: dict[str, Any]) -> str:
     required = set(schema.get("required") or [])
     rows = "".join(
         f"<tr><td><code>{escape(field)}</code></td><td>{_type_of(spec)}</td><td>{'yes' if field in required else 'no'}</td>"
-        f"<td>{escape(spec.get('description', ''))} {_limits(spec)}</td></tr>"
+        f"<td>{_inline(spec.get('description', ''))} {_limits(spec)}</td></tr>"
         for field, spec in props.items()
     )
     examples = "".join(_example_block(e) for e in (schema.get("examples") or [])[:1])
@@ -145,10 +151,11 @@ def render_docs(spec: dict[str, Any]) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(info.get('title', 'API'))} — API reference</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/docs.css">
 </head><body>
 <header><h1>{escape(info.get('title', 'API'))} <small>v{escape(str(info.get('version', '')))}</small></h1>
-<p>{escape(info.get('description', ''))}</p>
+<p>{_inline(info.get('description', ''))}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> · <a href="/">search page</a></p></header>
 <nav aria-label="Endpoints"><h2>Endpoints</h2><ul>{''.join(toc)}</ul></nav>
 <main><h2>Operations</h2>{''.join(ops)}<h2>Schemas</h2>{models}</main>

@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas import ErrorResponse
 from kb.errors import (
     CitationError,
     ConfigError,
@@ -156,8 +157,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # Documented on every route so OpenAPI shows the shared error body.
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    from api.schemas import ErrorResponse
-
     described = {
         401: "API key missing or wrong (header X-API-Key).",
         403: "Writes are disabled because no API key is configured.",

@@ -34,7 +34,7 @@ from kb.settings import Settings
 from kb.stores.base import KnowledgeStore
 
 IDENTITY_KEY = "index_identity"
-SKIP_NAMES = {".DS_Store", "Thumbs.db"}
+SKIP_NAMES = {".DS_Store", "Thumbs.db", "fetch-state.json"}  # the last is ingest.fetch bookkeeping, not a document
 SKIP_SUFFIXES = (".meta.toml", ".meta.json", ".tmp", ".part")
 
 

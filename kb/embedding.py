@@ -39,7 +39,8 @@ def model_path(settings: EmbeddingSettings) -> str:
 def _backend_kwargs(settings: EmbeddingSettings) -> dict:
     if settings.backend == "torch":
         return {"backend": "torch"}
-    # ONNX exports live beside the data directory's copy of the model; see kb.onnx_export.
+    # ONNX exports live in a copy of the model directory under the data directory (embedding.onnx_dir),
+    # exported on first use; see kb.onnx_export.
     from kb.onnx_export import onnx_model_kwargs
 
     return onnx_model_kwargs(settings)
@@ -62,8 +63,8 @@ class Encoder:
             normalize_embeddings=True,
             batch_size=settings.batch_size,
             tokenizer_kwargs={"model_max_length": settings.max_seq_length},
-            **_backend_kwargs(settings),
         )
+        common.update(_backend_kwargs(settings))  # ONNX backends load their own copy of the model directory
         self.text_embedder = SentenceTransformersTextEmbedder(progress_bar=False, **common)
         self.document_embedder = SentenceTransformersDocumentEmbedder(progress_bar=progress_bar, **common)
         self._lock = threading.Lock()

@@ -67,6 +67,11 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(32, gt=0, description="Chunks encoded per batch during ingest.")
     max_seq_length: int = Field(256, gt=0, description="Tokens per chunk seen by the model (longer text is truncated).")
     device: str = Field("cpu", description="Torch device.")
+    onnx_dir: str | None = Field(
+        None,
+        description="Directory of the model's ONNX export used by the 'onnx' and 'onnx-int8' backends (written "
+        "once, offline, by kb.onnx_export); default: <data_dir>/models/<model>-onnx.",
+    )
 
 
 class ChunkSettings(BaseModel):
@@ -89,17 +94,21 @@ class IngestSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """Hybrid retrieval and fusion."""
+    """Hybrid retrieval and fusion. Weights chosen with benchmarks/tune_fusion.py on the dev questions
+    (2-fold cross-validated; see the README's evaluation section)."""
 
     top_k: int = Field(10, gt=0, description="Provisions returned by default.")
     max_top_k: int = Field(100, gt=0, description="Upper limit on top_k accepted from a user.")
     candidates: int = Field(100, gt=0, description="Chunks fetched from each retriever before fusion.")
     rrf_k: int = Field(60, gt=0, description="Reciprocal-rank-fusion constant (Cormack et al., 2009).")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    heading_weight: float = Field(0.5, ge=0, description="Weight of the heading-match ranking in fusion.")
+    dense_weight: float = Field(1.5, ge=0, description="Weight of the dense ranking in fusion.")
+    heading_weight: float = Field(1.0, ge=0, description="Weight of the heading-match ranking in fusion.")
+    coverage_weight: float = Field(
+        0.5, ge=0, description="Weight of the ranking by share of a provision's heading words found in the query."
+    )
     intent_weight: float = Field(
-        0.01, ge=0, description="Score added to a 'Punishment ...' provision for punishment questions, or a definitions clause for definition questions."
+        0.02, ge=0, description="Score added to a 'Punishment ...' provision for punishment questions, or a definitions clause for definition questions."
     )
     explicit_boost: float = Field(1.0, ge=0, description="Score added to a provision the query cites explicitly.")
 
@@ -110,7 +119,11 @@ class AnswerSettings(BaseModel):
     max_provisions: int = Field(4, gt=0, description="Provisions quoted in an answer.")
     max_sentences_per_provision: int = Field(3, gt=0, description="Sentences quoted from one provision.")
     abstain_threshold: float = Field(
-        0.35, description="Below this cosine similarity between question and best provision the answer abstains."
+        0.40,
+        description=(
+            "The answer abstains when the best cosine similarity among the top 3 provisions is below this. "
+            "Calibrated on the dev questions: answerable ones reach >= 0.56, off-topic ones <= 0.23."
+        ),
     )
     generator_enabled: bool = Field(False, description="Use an OpenAI-compatible chat model to phrase answers.")
     generator_url: str | None = Field(None, description="Base URL of the OpenAI-compatible endpoint.")
@@ -176,6 +189,15 @@ class Settings(BaseSettings):
         if shortcut_url and (es is None or isinstance(es, dict) and "url" not in es):
             data["elasticsearch"] = {**(es or {}), "url": shortcut_url}
         return data
+
+    @model_validator(mode="after")
+    def _default_onnx_dir(self) -> Settings:
+        # The ONNX export is a cache of the model kept beside the store; the encoder only sees
+        # the embedding section, so the data directory is resolved into it here.
+        if self.embedding.onnx_dir is None:
+            slug = self.embedding.model.rsplit("/", 1)[-1].lower().replace("_", "-")
+            self.embedding = self.embedding.model_copy(update={"onnx_dir": str(self.data_dir / "models" / f"{slug}-onnx")})
+        return self
 
     @property
     def sqlite_path(self) -> Path:

@@ -9,7 +9,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV=${VENV:-.venv}
 WITH_BROWSER=${WITH_BROWSER:-1}
 
-apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils fonts-dejavu-core fonts-noto-core)
+apt_packages=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin poppler-utils fonts-dejavu-core fonts-lohit-deva docker-compose)
 [ "$WITH_BROWSER" = 1 ] && apt_packages+=(chromium chromium-driver)
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -9,6 +9,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # never send usage data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -73,3 +74,14 @@ def fixture_runtime(tmp_path_factory):
     assert not report.failed, [f.reason for f in report.failed]
     yield runtime
     runtime.close()
+
+
+@pytest.fixture(scope="session")
+def settings_factory():
+    """``settings_factory(tmp_path, backend="sqlite", **overrides)`` -> Settings (see make_settings)."""
+    return make_settings
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

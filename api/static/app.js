@@ -23,6 +23,8 @@
   let lastSearchHash = "";
   let lastSearchKey = "";
   let lastAskKey = "";
+  // Bumped on every navigation: a response that arrives for an older view is dropped.
+  let generation = 0;
 
   // ---------------------------------------------------------------- DOM helpers
   function el(tag, props, ...children) {
@@ -44,9 +46,17 @@
 
   function setStatus(text) { statusLine.textContent = text; }
 
+  // Crude stem so "punishment" also marks "punished" and "reports" marks "reporting".
+  function stem(word) {
+    for (const suffix of ["ments", "ment", "ings", "ing", "ed", "es", "s"]) {
+      if (word.endsWith(suffix) && word.length - suffix.length >= 4) return word.slice(0, -suffix.length);
+    }
+    return word;
+  }
+
   function queryTerms(query) {
     const words = (query.toLowerCase().match(/[\p{L}\p{N}]+/gu) || [])
-      .filter((w) => w.length > 2 && !STOP.has(w));
+      .filter((w) => w.length > 2 && !STOP.has(w)).map(stem);
     return [...new Set(words)].sort((a, b) => b.length - a.length);
   }
 
@@ -65,6 +75,23 @@
     }
     if (last < text.length) fragment.append(text.slice(last));
     return fragment;
+  }
+
+  // Source line breaks inside a paragraph are layout, not meaning: show paragraphs only.
+  function paragraphs(text, terms) {
+    return text.split(/\n\s*\n/).map((part) => part.replace(/\s*\n\s*/g, " ").trim()).filter(Boolean)
+      .map((part) => el("p", {}, highlighted(part, terms)));
+  }
+
+  const DOC_TYPE_LABELS = { act: "Act", rules: "Rules", policy: "Policy", standard: "Standard", sop: "SOP",
+    guideline: "Guide", case_study: "Case study", faq: "FAQ", judgment: "Judgment", report: "Report", portal: "Portal",
+    other: "Document" };
+
+  // The heading when the citation does not already end with it (guides cite "Title › Heading").
+  function extraHeading(citation, heading) {
+    if (!heading) return null;
+    const bare = heading.replace(/[.\s]+$/, "");
+    return citation.replace(/[.\s]+$/, "").endsWith(bare) ? null : heading;
   }
 
   function provisionHash(actKey, section, focus) {
@@ -140,14 +167,14 @@
 
   // ---------------------------------------------------------------- search results
   function hitCard(hit, terms, label) {
-    const meta = [hit.doc_type === "act" ? "Act" : hit.doc_type.replace("_", " ")];
+    const meta = [DOC_TYPE_LABELS[hit.doc_type] || hit.doc_type];
     if (hit.page) meta.push(`page ${hit.page}`);
     if (hit.act_title && hit.doc_type !== "act") meta.push(hit.act_title);
     const card = el("li", { class: "card" },
       label ? el("p", { class: "nearest-label", text: label }) : null,
       el("h3", {}, citationLink(hit.citation, hit.act_key, hit.section, hit.subsection)),
-      hit.heading ? el("p", { class: "heading", text: hit.heading }) : null,
-      el("blockquote", { class: "passage" }, el("p", {}, highlighted(hit.passage, terms))),
+      extraHeading(hit.citation, hit.heading) ? el("p", { class: "heading", text: hit.heading }) : null,
+      el("blockquote", { class: "passage" }, ...paragraphs(hit.passage, terms)),
       el("p", { class: "meta", text: meta.join(" · ") }));
     return card;
   }
@@ -199,6 +226,17 @@
   }
 
   // ---------------------------------------------------------------- answer panel
+  function citationIndex(citations) {
+    const index = new Map();
+    for (const c of citations) {
+      index.set(c.citation, { citation: c.citation, act_key: c.act_key, section: c.section, subsection: null });
+      for (const q of c.quotes) {
+        index.set(q.citation, { citation: q.citation, act_key: c.act_key, section: c.section, subsection: q.subsection });
+      }
+    }
+    return index;
+  }
+
   function renderAnswer(answer, terms) {
     answerBox.replaceChildren();
     answerBox.classList.toggle("abstained", answer.abstained);
@@ -211,11 +249,23 @@
     if (answer.steps.length) {
       answerBox.append(el("h3", { text: "Steps" }));
       const steps = el("ol", { class: "steps" });
+      const known = citationIndex(answer.citations);
       for (const step of answer.steps) {
         const deadline = step.match(/^\[([^\]]+)\]\s*/);
+        let text = deadline ? step.slice(deadline[0].length) : step;
+        // Each step ends with "(its citation)": link it when it is one of the answer's citations.
+        let link = null;
+        const open = text.lastIndexOf(" (");
+        if (open > 0 && text.endsWith(")")) {
+          const target = known.get(text.slice(open + 2, -1));
+          if (target) {
+            link = citationLink(target.citation, target.act_key, target.section, target.subsection);
+            text = text.slice(0, open);
+          }
+        }
         steps.append(el("li", {},
           deadline ? el("span", { class: "deadline", text: `${deadline[1]}: ` }) : null,
-          deadline ? step.slice(deadline[0].length) : step));
+          text, link ? " (" : null, link, link ? ")" : null));
       }
       answerBox.append(steps);
     }
@@ -224,11 +274,12 @@
       for (const citation of answer.citations) {
         const block = el("div", { class: "cited" },
           el("h3", {}, citationLink(citation.citation, citation.act_key, citation.section),
-            citation.heading ? ` — ${citation.heading}` : ""));
+            extraHeading(citation.citation, citation.heading) ? ` — ${citation.heading}` : ""));
         for (const quote of citation.quotes) {
-          block.append(el("blockquote", {},
-            el("p", {}, highlighted(quote.text, terms)),
-            citationLink(quote.citation, citation.act_key, citation.section, quote.subsection, "quote-cite")));
+          // A quote narrower than its provision names its own sub-section, linked to it.
+          const narrower = quote.subsection && quote.citation !== citation.citation;
+          block.append(el("blockquote", {}, ...paragraphs(quote.text, terms),
+            narrower ? citationLink(quote.citation, citation.act_key, citation.section, quote.subsection, "quote-cite") : null));
         }
         answerBox.append(block);
       }
@@ -238,7 +289,7 @@
       const list = el("ul", { class: "refs" });
       for (const related of answer.related) {
         list.append(el("li", {}, citationLink(related.citation, related.act_key, related.section),
-          related.heading ? ` — ${related.heading}` : ""));
+          extraHeading(related.citation, related.heading) ? ` — ${related.heading}` : ""));
       }
       answerBox.append(list);
     }
@@ -252,25 +303,44 @@
   }
 
   // ---------------------------------------------------------------- provision view
-  function topLevelUnits(units) {
+  // Sub-units nest by span: (1) holds (1)(a), which holds (1)(a)(i).
+  function unitTree(units) {
     const sorted = [...units].sort((a, b) => a.char_start - b.char_start || b.char_end - a.char_end);
-    const top = [];
+    const roots = [];
+    const stack = [];
     for (const unit of sorted) {
-      const parent = top[top.length - 1];
-      if (parent && unit.char_start >= parent.char_start && unit.char_end <= parent.char_end) continue;
-      top.push(unit);
+      const node = { unit, children: [] };
+      while (stack.length && unit.char_start >= stack[stack.length - 1].unit.char_end) stack.pop();
+      const parent = stack[stack.length - 1];
+      if (parent && unit.char_end <= parent.unit.char_end) parent.children.push(node); else roots.push(node);
+      stack.push(node);
     }
-    return top;
+    return roots;
   }
 
-  function refList(title, refs, id) {
+  function renderSpan(text, start, end, nodes, focusPath, container) {
+    let position = start;
+    for (const node of nodes) {
+      const lead = text.slice(position, node.unit.char_start).trim();
+      if (lead) container.append(...paragraphs(lead, []));
+      const block = el("div", { class: node.unit.path === focusPath ? "unit focus" : "unit", "data-path": node.unit.path,
+        "aria-label": node.unit.citation });
+      renderSpan(text, node.unit.char_start, node.unit.char_end, node.children, focusPath, block);
+      container.append(block);
+      position = Math.max(position, node.unit.char_end);
+    }
+    const tail = text.slice(position, end).trim();
+    if (tail) container.append(...paragraphs(tail, []));
+  }
+
+  function refList(title, refs, id, emptyText) {
     const nodes = [el("h3", { id, text: title })];
-    if (!refs.length) { nodes.push(el("p", { class: "small", text: "None stored." })); return nodes; }
+    if (!refs.length) { nodes.push(el("p", { class: "small", text: emptyText })); return nodes; }
     const list = el("ul", { class: "refs", "aria-labelledby": id });
     for (const ref of refs) {
       if (ref.exists) {
         list.append(el("li", {}, citationLink(ref.citation || ref.key, ref.act_key, ref.section),
-          ref.heading ? ` — ${ref.heading}` : ""));
+          extraHeading(ref.citation || ref.key, ref.heading) ? ` — ${ref.heading}` : ""));
       } else {
         list.append(el("li", { class: "missing", text: `${ref.citation || ref.key} (not in the knowledge base)` }));
       }
@@ -284,7 +354,7 @@
     const back = lastSearchHash ? el("p", {}, el("a", { href: lastSearchHash, text: "← Back to results" })) : null;
     const title = el("h2", { tabindex: "-1", id: "provision-title", text: p.citation });
     provisionBox.append(...[back, title].filter(Boolean));
-    if (p.heading) provisionBox.append(el("p", { class: "heading", text: p.heading }));
+    if (extraHeading(p.citation, p.heading)) provisionBox.append(el("p", { class: "heading", text: p.heading }));
     if (p.status !== "in_force") provisionBox.append(el("p", {}, el("span", { class: "status-badge", text: `Status: ${p.status}` })));
     const meta = [p.act_title, p.chapter ? `Chapter ${p.chapter}` : null, p.page ? `page ${p.page}` : null].filter(Boolean);
     const metaLine = el("p", { class: "meta small", text: meta.join(" · ") });
@@ -292,48 +362,39 @@
     if (url) metaLine.append(" · ", el("a", { href: url, rel: "noopener noreferrer", text: "official source" }));
     provisionBox.append(metaLine);
 
-    const units = topLevelUnits(p.subunits);
     const body = el("div", { class: "provision-body" });
-    if (!units.length) {
-      body.append(el("p", { class: "lead", text: p.text }));
-    } else {
-      const lead = p.text.slice(0, units[0].char_start).trim();
-      if (lead) body.append(el("p", { class: "lead", text: lead }));
-      let focused = null;
-      units.forEach((unit, index) => {
-        const end = index + 1 < units.length ? units[index + 1].char_start : p.text.length;
-        const text = p.text.slice(unit.char_start, Math.max(unit.char_end, end)).trim();
-        const isFocus = focus && (focus === unit.path || focus.startsWith(unit.path));
-        const block = el("div", { class: isFocus ? "unit focus" : "unit", "data-path": unit.path,
-          "aria-label": unit.citation }, text);
-        if (isFocus && !focused) focused = block;
-        body.append(block);
-      });
-      if (focused) setTimeout(() => focused.scrollIntoView({ block: "center" }), 0);
-    }
+    // Focus the deepest sub-unit the requested path lies in ("(1)(b)" inside "(1)").
+    const focusPath = focus ? p.subunits.map((u) => u.path).filter((path) => focus.startsWith(path))
+      .sort((a, b) => b.length - a.length)[0] : null;
+    renderSpan(p.text, 0, p.text.length, unitTree(p.subunits), focusPath, body);
+    const focused = body.querySelector(".unit.focus");
+    if (focused) setTimeout(() => focused.scrollIntoView({ block: "center" }), 0);
     provisionBox.append(body);
     if (p.footnotes.length) {
       provisionBox.append(el("h3", { text: "Amendment history" }));
-      const notes = el("ol", { class: "footnotes" });
+      const notes = el("ul", { class: "footnotes" });
       for (const note of p.footnotes) notes.append(el("li", { text: note }));
       provisionBox.append(notes);
     }
-    provisionBox.append(...refList("Refers to", p.cross_refs, "refs-out"));
-    provisionBox.append(...refList("Referred to by", p.referred_by, "refs-in"));
+    provisionBox.append(...refList("Refers to", p.cross_refs, "refs-out", "This provision refers to no other provision."));
+    provisionBox.append(...refList("Referred to by", p.referred_by, "refs-in", "No stored provision refers to this one."));
     show(provisionBox, true);
     title.focus();
   }
 
   // ---------------------------------------------------------------- routes
   async function showProvision(actKey, section, focus) {
+    const mine = generation;
     show(intro, false); show(answerBox, false); show(resultsBox, false);
     setStatus("Loading the provision…");
     try {
       const p = await api(`/provisions/${encodeURIComponent(actKey)}/${encodeURIComponent(section)}`);
+      if (mine !== generation) return;
       renderProvision(p, focus);
       setStatus("");
       document.title = `${p.citation} — Child protection law`;
     } catch (error) {
+      if (mine !== generation) return;
       provisionBox.replaceChildren(el("h2", { text: "Provision" }),
         el("p", { class: "empty", text: error.status === 404 ? "No provision found." : error.message }));
       show(provisionBox, true);
@@ -342,6 +403,7 @@
   }
 
   async function runSearch(params) {
+    const mine = generation;
     const q = params.get("q") || "";
     const mode = params.get("mode") === "search" ? "search" : "ask";
     const offset = Number.parseInt(params.get("offset") || "0", 10) || 0;
@@ -365,6 +427,7 @@
     setStatus("Searching…");
     if (searchKey !== lastSearchKey || resultsBox.hidden) {
       tasks.push(api(`/search?${searchKey}`).then((data) => {
+        if (mine !== generation) return data;
         renderResults(data, terms, params); lastSearchKey = searchKey; return data;
       }));
     }
@@ -377,12 +440,22 @@
           method: "POST",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ question: q, audience: chosen, filters }),
-        }).then((answer) => { renderAnswer(answer, terms); lastAskKey = askKey; return answer; }));
+        }).then((answer) => {
+          if (mine !== generation) return answer;
+          renderAnswer(answer, terms); lastAskKey = askKey; return answer;
+        }));
       }
     } else {
       show(answerBox, false); lastAskKey = "";
     }
     const outcomes = await Promise.allSettled(tasks);
+    if (mine !== generation) return;
+    // Search always ranks something; after an abstained answer say plainly what the list is.
+    const resultsTitle = $("#results-title");
+    if (resultsTitle) {
+      resultsTitle.textContent = answerBox.classList.contains("abstained") && !answerBox.hidden
+        ? "Closest provisions (they do not answer the question)" : "Provisions found";
+    }
     const failed = outcomes.find((o) => o.status === "rejected");
     if (failed) {
       setStatus(`Search failed: ${failed.reason.message}`);
@@ -393,6 +466,7 @@
   }
 
   function route() {
+    generation += 1;
     const hash = location.hash || "#/";
     const provisionMatch = hash.match(/^#\/provisions\/([^/?]+)\/([^?]+)(?:\?(.*))?$/);
     if (provisionMatch) {

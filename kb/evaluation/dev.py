@@ -32,6 +32,12 @@ class Question:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _gold_key(key: str) -> str:
+    """``IT:69A`` -> ``it:69A``: act keys are lowercase, section numbers keep their letters."""
+    act, _, section = key.partition(":")
+    return f"{act.strip().lower()}:{section.strip().upper()}"
+
+
 def load_questions(path: Path) -> list[Question]:
     questions = []
     for number, line in enumerate(Path(path).read_text("utf-8").splitlines(), start=1):
@@ -40,7 +46,7 @@ def load_questions(path: Path) -> list[Question]:
         try:
             row = json.loads(line)
             questions.append(Question(id=str(row.get("id", number)), question=row["question"],
-                                      gold=[g.lower() for g in row.get("gold", [])], audience=row.get("audience") or "lawyer"))
+                                      gold=[_gold_key(g) for g in row.get("gold", [])], audience=row.get("audience") or "lawyer"))
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise KBError(f"{path}:{number}: not a question line ({err})", path=str(path), line=number) from err
     return questions

@@ -52,3 +52,17 @@ def average_precision(ranked: Sequence[str], relevant: set[str]) -> float:
             found += 1
             total += found / rank
     return total / len(relevant)
+
+
+def summarise(
+    rankings: dict[str, Sequence[str]], relevant: dict[str, set[str]], query_ids: Sequence[str], k: int = 10
+) -> dict[str, float]:
+    """Mean nDCG@k, P@k and MAP over ``query_ids`` (every one must have a ranking and judgments)."""
+    if not query_ids:
+        raise ValueError("no queries to summarise")
+    n = len(query_ids)
+    return {
+        f"ndcg@{k}": sum(ndcg_at_k(rankings[q], relevant[q], k) for q in query_ids) / n,
+        f"p@{k}": sum(precision_at_k(rankings[q], relevant[q], k) for q in query_ids) / n,
+        "map": sum(average_precision(rankings[q], relevant[q]) for q in query_ids) / n,
+    }

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from haystack import Document
 
+from kb.retrieval.terms import coverage
+
 
 def rrf(rank: int, k: int = 60, weight: float = 1.0) -> float:
     """Reciprocal-rank-fusion contribution of a 1-based ``rank``.
@@ -51,18 +53,38 @@ def rrf_scores(ranked: dict[str, list[tuple[str, Document]]], weights: dict[str,
     return out
 
 
-_PUNISHMENT_HEADING = re.compile(r"^(punishment|penalty|penalties)\b", re.I)
+PUNISHMENT_HEADING = re.compile(r"^(punishment|penalty|penalties)\b", re.I)
 _DEFINITION_HEADING = re.compile(r"^(definitions?|interpretation)\b", re.I)
 
 
 def intent_signal(doc: Document, *, punishment: bool, definition: bool) -> float:
     """1.0 when the chunk's heading matches the question's intent, else 0.0."""
     heading = (doc.meta.get("heading") or "").strip()
-    if punishment and _PUNISHMENT_HEADING.search(heading):
+    if punishment and PUNISHMENT_HEADING.search(heading):
         return 1.0
     if definition and _DEFINITION_HEADING.search(heading):
         return 1.0
     return 0.0
+
+
+def heading_coverage_list(lists: dict[str, list[Document]], query_terms: set[str], *, minimum: float = 0.5) -> list[Document]:
+    """Candidate provisions ranked by how much of their heading the query covers.
+
+    Candidates are the provisions any retriever found; ties keep the order of their best rank
+    in those lists. Headings covered less than ``minimum`` are left out.
+    """
+    best: dict[str, tuple[int, Document]] = {}
+    for docs in lists.values():
+        for rank, (key, doc) in enumerate(collapse(docs)):
+            if key not in best or rank < best[key][0]:
+                best[key] = (rank, doc)
+    scored = []
+    for key, (rank, doc) in best.items():
+        share, matched = coverage(query_terms, doc.meta.get("heading") or "")
+        if share >= minimum:
+            scored.append((-share, -matched, rank, key, doc))
+    scored.sort(key=lambda row: row[:4])
+    return [row[4] for row in scored]
 
 
 @dataclass

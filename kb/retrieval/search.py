@@ -17,7 +17,8 @@ from kb.embedding import Encoder
 from kb.errors import QueryError
 from kb.models import Hit, Locator
 from kb.query.understand import QueryPlan, understand
-from kb.retrieval.fusion import FusedHit, fuse
+from kb.retrieval.fusion import FusedHit, fuse, heading_coverage_list
+from kb.retrieval.terms import terms
 from kb.retrieval.retrievers import StoreBM25Retriever, StoreEmbeddingRetriever
 from kb.settings import Settings
 from kb.stores.base import KnowledgeStore
@@ -163,11 +164,13 @@ class Searcher:
     def _rank(self, plan: QueryPlan, filters: dict[str, Any] | None) -> list[FusedHit]:
         cfg = self.settings.retrieval
         lists = self.retrieve(plan, filters)
+        lists["coverage"] = heading_coverage_list(lists, set(terms(plan.keyword_text)))
         pinned = self.pinned(plan)
         boosts = {key: cfg.explicit_boost for key in pinned}
         fused = fuse(
             lists,
-            {"bm25": cfg.bm25_weight, "dense": cfg.dense_weight, "heading": cfg.heading_weight},
+            {"bm25": cfg.bm25_weight, "dense": cfg.dense_weight, "heading": cfg.heading_weight,
+             "coverage": cfg.coverage_weight},
             k=cfg.rrf_k,
             boosts=boosts,
             pinned=pinned,

@@ -87,6 +87,12 @@ class ElasticsearchKnowledgeStore(EsSourcesMixin, EsProvisionsMixin):
 
     Connecting checks the cluster answers and creates any missing index.
 
+        >>> settings = Settings(store="elasticsearch", elasticsearch={"url": "http://localhost:9200",
+        ...                     "username": "elastic", "password": "..."})        # doctest: +SKIP
+        >>> store = ElasticsearchKnowledgeStore.from_settings(settings)         # doctest: +SKIP
+        >>> store.names.chunks                                                  # doctest: +SKIP
+        'kb-chunks-all-minilm-l6-v2-1a2b3c4d5e'
+
     :param es: connection settings (URL, credentials, TLS, timeout, index prefix).
     :param identity: the index identity (:meth:`Settings.index_identity`) naming the indices.
     :param embedding_dim: size of every stored embedding.

@@ -11,10 +11,11 @@ switches to the new one.
 copy or its complete new copy, never both and never a half-written one:
 
 * crash while writing: the new generation is still ``pending`` (invisible); the old copy is
-  visible. Rerunning the ingest writes the source again; the orphaned documents are deleted by
-  the garbage collection of abandoned writes (after 15 minutes, or at the next writer lock).
+  visible. Rerunning the ingest writes the source again; the orphaned documents are deleted
+  once the write has been pending for 15 minutes (checked at every source write and whenever
+  the writer lock is taken).
 * crash after the switch, before the old copy is deleted: the old generation is ``retired``
-  (invisible) and is deleted by the next write or the next writer lock.
+  (invisible) and is deleted by the next source write or the next taking of the writer lock.
 * crash between the switch and moving a shared path away from another source: both sources
   list the path for a while; :meth:`source_for_path` answers with the most recently written,
   and the next ingest of that folder converges.

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,19 +38,17 @@ _TOKENIZE_BATCH = 1000  # rows through the TEMP table at once: bounds memory of 
 _STEM_CACHE_LIMIT = 100_000
 
 
-def _tokenize(conn: sqlite3.Connection, rows: Sequence[tuple[int, str | None, str | None]]) -> dict[int, dict[str, Counter]]:
-    """Token counts per row and column, as the FTS5 tokenizer of the store produces them."""
-    counts: dict[int, dict[str, Counter]] = {row[0]: {field: Counter() for field in FIELDS} for row in rows}
+def _token_rows(conn: sqlite3.Connection, rows: Sequence[tuple[int, str | None, str | None]], sql: str) -> list[tuple]:
+    """Run ``rows`` through the store's FTS5 tokenizer (a TEMP fts5 table) and read ``sql`` from
+    its ``fts5vocab`` instance table."""
+    out: list[tuple] = []
     for start in range(0, len(rows), _TOKENIZE_BATCH):
         conn.executemany("INSERT INTO temp.tokenize(rowid, content, heading) VALUES (?, ?, ?)", rows[start : start + _TOKENIZE_BATCH])
         try:
-            for doc, col, term, n in conn.execute(
-                "SELECT doc, col, term, COUNT(*) FROM temp.tokenize_terms GROUP BY doc, col, term"
-            ):
-                counts[doc][col][term] = n
+            out.extend(conn.execute(sql))
         finally:
             conn.execute("DELETE FROM temp.tokenize")
-    return counts
+    return out
 
 
 def index_documents(conn: sqlite3.Connection, rids: Sequence[int]) -> None:
@@ -59,28 +56,27 @@ def index_documents(conn: sqlite3.Connection, rids: Sequence[int]) -> None:
     if not rids:
         return
     rows = conn.execute(
-        "SELECT rid, content, heading FROM documents WHERE rid IN (SELECT value FROM json_each(?))",
+        "SELECT rid, content, heading FROM documents WHERE rid IN (SELECT value FROM json_each(?)) ORDER BY rid",
         (json.dumps(list(rids)),),
     ).fetchall()
-    counts = _tokenize(conn, rows)
-    terms = sorted({t for per_doc in counts.values() for c in per_doc.values() for t in c})
-    conn.execute("INSERT OR IGNORE INTO bm25_terms(term) SELECT value FROM json_each(?)", (json.dumps(terms),))
-    tids = dict(conn.execute("SELECT term, tid FROM bm25_terms WHERE term IN (SELECT value FROM json_each(?))",
-                             (json.dumps(terms),)))  # fmt: skip
+    counts = _token_rows(conn, rows, "SELECT doc, term, SUM(col = 'content'), SUM(col = 'heading') "
+                                     "FROM temp.tokenize_terms GROUP BY doc, term ORDER BY doc")  # fmt: skip
+    terms = json.dumps(sorted({row[1] for row in counts}))
+    conn.execute("INSERT OR IGNORE INTO bm25_terms(term) SELECT value FROM json_each(?)", (terms,))
+    tids = dict(conn.execute("SELECT term, tid FROM bm25_terms WHERE term IN (SELECT value FROM json_each(?))", (terms,)))
+    postings = np.empty(len(counts), dtype=POSTING)
+    postings["tid"] = [tids[row[1]] for row in counts]
+    postings["tf_content"] = np.minimum([row[2] for row in counts], 65535)
+    postings["tf_heading"] = np.minimum([row[3] for row in counts], 65535)
+    docs = np.fromiter((row[0] for row in counts), dtype=np.int64, count=len(counts))
+    bounds = np.searchsorted(docs, [rid for rid, _c, _h in rows] + [np.iinfo(np.int64).max])
     conn.executemany(
         "INSERT OR REPLACE INTO bm25_docs(rid, content_len, heading_len, postings) VALUES (?, ?, ?, ?)",
-        (_doc_row(rid, per_doc, tids) for rid, per_doc in counts.items()),
+        (
+            (rid, int(part["tf_content"].sum()), int(part["tf_heading"].sum()), part.tobytes())
+            for (rid, _c, _h), part in ((row, postings[bounds[i] : bounds[i + 1]]) for i, row in enumerate(rows))
+        ),
     )
-
-
-def _doc_row(rid: int, per_doc: dict[str, Counter], tids: dict[str, int]) -> tuple[int, int, int, bytes]:
-    content, heading = per_doc["content"], per_doc["heading"]
-    terms = sorted(set(content) | set(heading))
-    postings = np.empty(len(terms), dtype=POSTING)
-    postings["tid"] = [tids[t] for t in terms]
-    postings["tf_content"] = [min(content[t], 65535) for t in terms]
-    postings["tf_heading"] = [min(heading[t], 65535) for t in terms]
-    return rid, sum(content.values()), sum(heading.values()), postings.tobytes()
 
 
 def positions_of(rids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -124,17 +120,21 @@ class BM25Index:
 
     def stems(self, conn: sqlite3.Connection, terms: Sequence[str]) -> list[str]:
         """FTS5 tokens of query words, in order (cached: the tokenizer never changes)."""
-        missing = [t for t in dict.fromkeys(terms) if t not in self._stems]
+        with self._lock:
+            known = {t: self._stems[t] for t in terms if t in self._stems}
+        missing = [t for t in dict.fromkeys(terms) if t not in known]
         if missing:
-            counts = _tokenize(conn, [(i, term, None) for i, term in enumerate(missing)])
-            rows = conn.execute("SELECT 1")  # keeps the connection's statement cache warm; no-op
-            rows.close()
+            found: dict[int, list[str]] = {}
+            tokens = _token_rows(conn, [(i, term, None) for i, term in enumerate(missing)],
+                                 "SELECT doc, term FROM temp.tokenize_terms ORDER BY doc, offset")  # fmt: skip
+            for doc, token in tokens:
+                found.setdefault(doc, []).append(token)
             with self._lock:
                 if len(self._stems) > _STEM_CACHE_LIMIT:
                     self._stems.clear()
                 for i, term in enumerate(missing):
-                    self._stems[term] = sorted(counts[i]["content"])
-        return [stem for term in terms for stem in self._stems.get(term, [])]
+                    known[term] = self._stems[term] = found.get(i, [])
+        return [stem for term in terms for stem in known[term]]
 
     def search(
         self, conn: sqlite3.Connection, stems: Sequence[str], field: str, *, allowed: np.ndarray | None, top_k: int

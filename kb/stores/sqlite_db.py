@@ -94,6 +94,14 @@ SCHEMA = [
         doc INTEGER NOT NULL REFERENCES documents(rid) ON DELETE CASCADE,
         PRIMARY KEY (key, value, doc)) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS meta_index_doc ON meta_index(doc)",
+    # Term counts per document for BM25 ranking (see kb.stores.sqlite_bm25); written by Python
+    # after every insert or update of a document, removed by the triggers below.
+    "CREATE TABLE IF NOT EXISTS bm25_terms (tid INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE IF NOT EXISTS bm25_docs (
+        rid INTEGER PRIMARY KEY REFERENCES documents(rid) ON DELETE CASCADE,
+        content_len INTEGER NOT NULL,
+        heading_len INTEGER NOT NULL,
+        postings BLOB NOT NULL)""",
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
         content, heading, content='documents', content_rowid='rid', tokenize="{FTS_TOKENIZE}")""",
     f"""CREATE TRIGGER IF NOT EXISTS documents_ai AFTER INSERT ON documents BEGIN
@@ -104,14 +112,21 @@ SCHEMA = [
         INSERT INTO documents_fts(documents_fts, rowid, content, heading)
         VALUES ('delete', old.rid, old.content, old.heading);
         DELETE FROM meta_index WHERE doc = old.rid;
+        DELETE FROM bm25_docs WHERE rid = old.rid;
     END""",
     f"""CREATE TRIGGER IF NOT EXISTS documents_au AFTER UPDATE OF content, heading, meta ON documents BEGIN
         INSERT INTO documents_fts(documents_fts, rowid, content, heading)
         VALUES ('delete', old.rid, old.content, old.heading);
         INSERT INTO documents_fts(rowid, content, heading) VALUES (new.rid, new.content, new.heading);
         DELETE FROM meta_index WHERE doc = old.rid;
+        DELETE FROM bm25_docs WHERE rid = old.rid;
         {_INDEX_NEW_ROW}
     END""",
+]
+# Per connection: FTS5's tokenizer made callable (rows in, token counts out through fts5vocab).
+TEMP_SCHEMA = [
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokenize USING fts5(content, heading, tokenize="{FTS_TOKENIZE}")""",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokenize_terms USING fts5vocab(temp, tokenize, instance)",
 ]
 
 
@@ -189,6 +204,8 @@ class SQLiteDatabase:
             "temp_store = MEMORY",
         ):
             conn.execute(f"PRAGMA {pragma}")
+        for statement in TEMP_SCHEMA:
+            conn.execute(statement)
         return conn
 
     @contextmanager
@@ -230,10 +247,12 @@ class SQLiteDatabase:
             conn.close()
 
     # --- schema and bookkeeping -------------------------------------------------------------
-    def initialise(self, embedding_dim: int) -> None:
+    def initialise(self, embedding_dim: int) -> list[int]:
         """Create the schema if missing and check the file is one this code can use.
 
         An up-to-date file is only read, so opening a store never waits for a running writer.
+        Returns the row ids of documents written before the file kept BM25 term counts (files
+        made by earlier builds of schema 1); the store indexes them.
         """
         conn = self.connection()
         with self.errors("switching to WAL mode"):
@@ -244,25 +263,29 @@ class SQLiteDatabase:
             raise StoreError(f"{self.path}: SQLite refused WAL journal mode (got {mode!r}); use a local file system")
         with self.read("reading the schema version") as conn:
             has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-            found = get_meta(conn, "store.schema") if has_meta else None
-            dim = get_meta(conn, "store.embedding_dim") if has_meta else None
-        if found == str(SCHEMA_VERSION) and dim == str(embedding_dim):
-            return
+            state = [get_meta(conn, k) if has_meta else None for k in ("store.schema", "store.embedding_dim", "store.bm25")]
+        if state == [str(SCHEMA_VERSION), str(embedding_dim), "1"]:
+            return []
         with self.write("creating the schema") as conn:
+            found = get_meta(conn, "store.schema") if has_meta else None
+            if found is not None and found != str(SCHEMA_VERSION):
+                raise StoreError(
+                    f"{self.path}: store schema {found}, this version reads schema {SCHEMA_VERSION}; rebuild the index"
+                )
+            if found is not None and get_meta(conn, "store.bm25") is None:
+                for trigger in ("documents_ai", "documents_ad", "documents_au"):  # recreated below with BM25 upkeep
+                    conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
             for statement in SCHEMA:
                 conn.execute(statement)
-            found = get_meta(conn, "store.schema")
             if found is None:
                 set_meta(conn, "store.schema", str(SCHEMA_VERSION))
                 set_meta(conn, "store.generation", "0")
                 set_meta(conn, "store.write_seq", "0")
-            elif found != str(SCHEMA_VERSION):
-                raise StoreError(
-                    f"{self.path}: store schema {found}, this version reads schema {SCHEMA_VERSION}; rebuild the index"
-                )
             # A new dimension is how a rebuild with another model starts: vectors of the old size
             # are left out of dense search and reported by check() until they are rewritten.
             set_meta(conn, "store.embedding_dim", str(embedding_dim))
+            set_meta(conn, "store.bm25", "1")
+            return [r[0] for r in conn.execute("SELECT rid FROM documents WHERE rid NOT IN (SELECT rid FROM bm25_docs)")]
 
     @contextmanager
     def writer_lock(self, timeout_s: float) -> Iterator[None]:

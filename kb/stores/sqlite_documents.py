@@ -11,71 +11,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 from haystack import Document
-from haystack.dataclasses import ByteStream, SparseEmbedding
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
-from kb.errors import QueryError, StoreError
-from kb.stores.sqlite_db import SQLiteDatabase, bump_generation
+from kb.errors import QueryError
+from kb.stores.sqlite_bm25 import BM25Index, index_documents
+from kb.stores.sqlite_db import SQLiteDatabase, bump_generation, read_generation
 from kb.stores.sqlite_filters import compile_filters
-from kb.stores.sqlite_text import fts_match_query, heading_text
-from kb.stores.sqlite_vectors import VectorIndex, decode_embedding, encode_embedding
+from kb.stores.sqlite_rows import DOC_COLUMNS, INSERT_SQL, UPSERT_SQL, document_row, meta_json, row_document
+from kb.stores.sqlite_text import heading_text, query_terms
+from kb.stores.sqlite_vectors import VectorIndex
 
-DOC_COLUMNS = "d.rid, d.id, d.content, d.meta, d.embedding, d.embedding_exact, d.blob, d.blob_info, d.sparse"
-INSERT_SQL = (
-    "INSERT INTO documents(id, content, heading, meta, embedding, embedding_exact, blob, blob_info, sparse, doc_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-# Overwriting keeps the row id and the link to a source: the chunk is replaced, not moved.
-UPSERT_SQL = INSERT_SQL + (
-    " ON CONFLICT(id) DO UPDATE SET content = excluded.content, heading = excluded.heading, meta = excluded.meta, "
-    "embedding = excluded.embedding, embedding_exact = excluded.embedding_exact, blob = excluded.blob, "
-    "blob_info = excluded.blob_info, sparse = excluded.sparse"
-)
 _JSON_TYPES = {"true": "boolean", "false": "boolean", "integer": "int", "real": "float"}
-
-
-def meta_json(meta: dict[str, Any], *, doc_id: str) -> str:
-    try:
-        return json.dumps(meta, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as err:
-        raise StoreError(f"document {doc_id}: meta cannot be stored as JSON ({err})", doc_id=doc_id) from err
-
-
-def document_row(doc: Document, dim: int, doc_id: str | None) -> tuple[Any, ...]:
-    """The ``documents`` row of a Haystack document (see :data:`INSERT_SQL`)."""
-    single, exact = encode_embedding(doc.embedding, dim, doc_id=doc.id)
-    blob = blob_info = sparse = None
-    if doc.blob is not None:
-        blob = doc.blob.data
-        blob_info = json.dumps({"meta": doc.blob.meta, "mime_type": doc.blob.mime_type})
-    if doc.sparse_embedding is not None:
-        sparse = json.dumps(doc.sparse_embedding.to_dict())
-    return (doc.id, doc.content, heading_text(doc.meta), meta_json(doc.meta, doc_id=doc.id),
-            single, exact, blob, blob_info, sparse, doc_id)  # fmt: skip
-
-
-def row_document(row: tuple[Any, ...], *, with_embedding: bool = True, score: float | None = None) -> Document:
-    _rid, doc_id, content, meta, single, exact, blob, blob_info, sparse = row
-    stream = None
-    if blob is not None:
-        info = json.loads(blob_info or "{}")
-        stream = ByteStream(data=bytes(blob), meta=info.get("meta") or {}, mime_type=info.get("mime_type"))
-    return Document(
-        id=doc_id,
-        content=content,
-        meta=json.loads(meta),
-        embedding=decode_embedding(single, exact) if with_embedding else None,
-        blob=stream,
-        sparse_embedding=SparseEmbedding.from_dict(json.loads(sparse)) if sparse else None,
-        score=score,
-    )
 
 
 def _typed(json_type: str | None, value: Any) -> Any:
@@ -108,11 +63,35 @@ def _check_top_k(top_k: int) -> None:
         raise QueryError(f"top_k must be a positive integer, got {top_k!r}")
 
 
+class AllowedRowsCache:
+    """A small LRU of filter -> allowed row ids, keyed with the write generation."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._data: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+
+    def get(self, key: tuple[int, str]) -> np.ndarray | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[int, str], value: np.ndarray) -> None:
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
 class DocumentsMixin:
     """Chunks as Haystack documents: protocol, extended operations, BM25 and dense retrieval."""
 
     _db: SQLiteDatabase
     _vectors: VectorIndex
+    _bm25: BM25Index
+    _allowed_cache: AllowedRowsCache
     embedding_dim: int
 
     # --- helpers -----------------------------------------------------------------------------
@@ -122,6 +101,29 @@ class DocumentsMixin:
             return compiled.sql, compiled.params
         rids = [rid for rid, doc in self._iter_documents(conn) if document_matches_filter(compiled.python, doc)]
         return "d.rid IN (SELECT value FROM json_each(:fallback_rids))", {"fallback_rids": json.dumps(rids)}
+
+    def _allowed(self, conn: sqlite3.Connection, filters: dict[str, Any] | None) -> np.ndarray | None:
+        """Sorted row ids a retrieval filter lets through; ``None`` when there is no filter.
+
+        Kept per write generation: the same few filters (an Act, an audience) come back with
+        nearly every query, and at 100k chunks collecting their rows costs more than the search.
+        """
+        if not filters:
+            return None
+        key = (read_generation(conn), json.dumps(filters, sort_keys=True, default=repr))
+        allowed = self._allowed_cache.get(key)
+        if allowed is None:
+            where, params = self._where(conn, filters)
+            rows = conn.execute(f"SELECT d.rid FROM documents AS d WHERE {where} ORDER BY d.rid", params).fetchall()
+            allowed = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            self._allowed_cache.put(key, allowed)
+        return allowed
+
+    def _index_text(self, conn: sqlite3.Connection, ids: list[str]) -> None:
+        """Refresh the BM25 term counts of the documents ``ids`` just inserted or changed."""
+        rids = [r[0] for r in conn.execute(
+            "SELECT rid FROM documents WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))]  # fmt: skip
+        index_documents(conn, rids)
 
     def _iter_documents(self, conn: sqlite3.Connection, where: str = "1", params: Any = ()) -> Iterator[tuple[int, Document]]:
         for row in conn.execute(f"SELECT {DOC_COLUMNS} FROM documents AS d WHERE {where} ORDER BY d.rid", params):
@@ -183,6 +185,7 @@ class DocumentsMixin:
             sql = UPSERT_SQL if policy == DuplicatePolicy.OVERWRITE else INSERT_SQL
             conn.executemany(sql, (document_row(doc, self.embedding_dim, None) for doc in chosen))
             if chosen:
+                self._index_text(conn, [doc.id for doc in chosen])
                 bump_generation(conn)
             return len(chosen)
 
@@ -230,6 +233,7 @@ class DocumentsMixin:
                 updates.append((meta_json(merged, doc_id=doc_id), heading_text(merged), rid))
             conn.executemany("UPDATE documents SET meta = ?, heading = ? WHERE rid = ?", updates)
             if updates:
+                index_documents(conn, [rid for _meta, _heading, rid in updates])
                 bump_generation(conn)
             return len(updates)
 
@@ -296,29 +300,26 @@ class DocumentsMixin:
     def bm25_retrieval(
         self, query: str, filters: dict[str, Any] | None = None, top_k: int = 10, *, field: str = "content"
     ) -> list[Document]:
-        """Chunks ranked by FTS5 BM25 over ``field`` ('content' or 'heading'), best first.
+        """Chunks ranked by BM25 over ``field`` ('content' or 'heading'), best first.
 
         ``query`` is user text: it is tokenised, English stopwords are dropped and the remaining
-        terms are quoted and OR-ed, so no input is read as FTS5 syntax. ``Document.score`` is the
-        negated FTS5 ``bm25()``: positive, higher is better. Nothing searchable left -> ``[]``.
+        terms are OR-ed; nothing in it is read as query syntax. ``Document.score`` equals the
+        negated FTS5 ``bm25()`` of the quoted terms (see :mod:`kb.stores.sqlite_bm25`): positive,
+        higher is better. Nothing searchable left -> ``[]``.
         """
         if field not in ("content", "heading"):
             raise QueryError(f"field must be 'content' or 'heading', got {field!r}")
         if not isinstance(query, str):
             raise QueryError(f"query must be a string, got {type(query).__name__}")
         _check_top_k(top_k)
-        match = fts_match_query(query, column=field)
-        if match is None:
+        terms = query_terms(query)
+        if not terms:
             return []
         with self._db.read("searching documents") as conn:
-            where, params = self._where(conn, filters)
-            hits = conn.execute(
-                "SELECT documents_fts.rowid, -documents_fts.rank FROM documents_fts "
-                "JOIN documents AS d ON d.rid = documents_fts.rowid "
-                f"WHERE documents_fts MATCH :match AND {where} ORDER BY documents_fts.rank LIMIT :top_k",
-                {**params, "match": match, "top_k": top_k},
-            ).fetchall()
-            return self._documents_by_rids(conn, [(rid, float(score)) for rid, score in hits], with_embedding=False)
+            stems = self._bm25.stems(conn, terms)
+            allowed = self._allowed(conn, filters)
+            rids, scores = self._bm25.search(conn, stems, field, allowed=allowed, top_k=top_k)
+            return self._documents_by_rids(conn, list(zip(rids, scores, strict=True)), with_embedding=False)
 
     def embedding_retrieval(
         self,
@@ -336,12 +337,6 @@ class DocumentsMixin:
         _check_top_k(top_k)
         self._vectors.query_vector(query_embedding)  # fail fast, before touching the database
         with self._db.read("searching embeddings") as conn:
-            allowed = None
-            if filters:
-                where, params = self._where(conn, filters)
-                rows = conn.execute(
-                    f"SELECT d.rid FROM documents AS d WHERE {where} AND d.embedding IS NOT NULL ORDER BY d.rid", params
-                ).fetchall()
-                allowed = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            allowed = self._allowed(conn, filters)
             rids, scores = self._vectors.search(conn, query_embedding, allowed=allowed, top_k=top_k)
             return self._documents_by_rids(conn, list(zip(rids, scores, strict=True)), with_embedding=return_embedding)

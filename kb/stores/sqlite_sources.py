@@ -1,4 +1,4 @@
-"""Sources, provisions, acts and the integrity check of
+"""Sources, provisions and acts of
 :class:`~kb.stores.sqlite.SQLiteKnowledgeStore` (a mixin; see ``kb.stores.base`` for the contract).
 
 A provision key (``act:section``) may be held by several sources; every source write takes the
@@ -15,18 +15,25 @@ from typing import Any
 
 from haystack import Document
 
-from kb.errors import NotFoundError, QueryError, StoreBusyError, StoreError
+from kb.errors import NotFoundError, QueryError, StoreError
 from kb.models import Provision, SourceRecord
-from kb.stores.base import ActSummary, IntegrityReport
+from kb.stores.base import ActSummary
+from kb.stores.sqlite_bm25 import index_documents
 from kb.stores.sqlite_db import SQLiteDatabase, bump_generation, next_write_seq
-from kb.stores.sqlite_documents import INSERT_SQL, document_row
+from kb.stores.sqlite_rows import INSERT_SQL, document_row
 from kb.stores.sqlite_text import natural_sort_key
 
 # The current version of every provision key: most recently written source wins.
 CURRENT = """SELECT p.*, ROW_NUMBER() OVER (
     PARTITION BY p.provision_key ORDER BY p.written_seq DESC, p.pid DESC) AS version FROM provisions AS p"""
 _SOURCE_COLUMNS = "doc_id, n_provisions, n_chunks, record"
-_MAX_LISTED = 20  # problems of one kind listed by check() before "... and N more"
+
+
+def _json(value: Any, *, what: str) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise StoreError(f"{what} cannot be stored as JSON ({err})") from err
 
 
 def _now() -> str:
@@ -34,7 +41,7 @@ def _now() -> str:
 
 
 class SourcesMixin:
-    """Sources with their paths, provisions with their cross references, acts, integrity."""
+    """Sources with their paths, provisions with their cross references, acts."""
 
     _db: SQLiteDatabase
     embedding_dim: int
@@ -78,7 +85,7 @@ class SourcesMixin:
             "INSERT INTO sources(doc_id, title, doc_type, act_key, n_provisions, n_chunks, written_seq, record) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (record.doc_id, record.title, record.doc_type, record.act_key, record.n_provisions, record.n_chunks,
-             seq, json.dumps(stored, ensure_ascii=False)),
+             seq, _json(stored, what=f"source {record.doc_id}")),
         )  # fmt: skip
         # A path now holding this content no longer holds whatever it held before.
         conn.executemany(
@@ -97,7 +104,7 @@ class SourcesMixin:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (doc_id, key, provision.locator.act_key, provision.locator.section,
                  natural_sort_key(provision.locator.section or ""), seq,
-                 json.dumps(provision.to_dict(), ensure_ascii=False)),
+                 _json(provision.to_dict(), what=f"provision {key} of source {doc_id}")),
             ).lastrowid  # fmt: skip
             conn.executemany(
                 "INSERT OR IGNORE INTO provision_refs(target_key, pid) VALUES (?, ?)",
@@ -112,6 +119,7 @@ class SourcesMixin:
             clash = clashes[0] if clashes else next(i for i in ids if ids.count(i) > 1)
             raise StoreError(f"source {doc_id}: chunk id {clash} is already stored or repeated", chunk_id=clash)
         conn.executemany(INSERT_SQL, (self._chunk_row(chunk, doc_id) for chunk in chunks))
+        index_documents(conn, [r[0] for r in conn.execute("SELECT rid FROM documents WHERE doc_id = ?", (doc_id,))])
 
     def _chunk_row(self, chunk: Document, doc_id: str) -> tuple[Any, ...]:
         if not isinstance(chunk, Document):
@@ -266,57 +274,3 @@ class SourcesMixin:
                 chunks=chunks.get(act_key, 0),
             ))  # fmt: skip
         return summaries
-
-    # --- integrity -------------------------------------------------------------------------------
-    def check(self) -> IntegrityReport:
-        """Verify the file: SQLite's own quick check and foreign keys, every chunk's source exists,
-        the FTS index matches the documents, linked chunks carry a vector of the store's size, and
-        the stored per-source counts match the rows."""
-        problems: list[str] = []
-        with self._db.read("checking the store") as conn:
-            totals = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("sources", "provisions", "documents")]
-            self._check_sqlite(conn, problems)
-            self._check_rows(conn, problems, n_documents=totals[2])
-        self._check_fts_content(problems)
-        return IntegrityReport(not problems, totals[0], totals[1], totals[2], problems)
-
-    def _check_sqlite(self, conn: sqlite3.Connection, problems: list[str]) -> None:
-        verdict = [r[0] for r in conn.execute("PRAGMA quick_check")]
-        if verdict != ["ok"]:
-            problems.extend(f"sqlite quick_check: {line}" for line in verdict[:_MAX_LISTED])
-        for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall()[:_MAX_LISTED]:
-            problems.append(f"{table} row {rowid} points to a missing {parent} row")
-
-    def _check_rows(self, conn: sqlite3.Connection, problems: list[str], *, n_documents: int) -> None:
-        size = 4 * self.embedding_dim
-        checks = [
-            ("SELECT id, doc_id FROM documents WHERE doc_id IS NOT NULL AND doc_id NOT IN (SELECT doc_id FROM sources)",
-             "chunk {} belongs to source {} which does not exist"),
-            (f"SELECT id, length(embedding) / 4 FROM documents WHERE doc_id IS NOT NULL AND "
-             f"(embedding IS NULL OR length(embedding) != {size})",
-             f"chunk {{}} has an embedding of {{}} dimensions, expected {self.embedding_dim}"),
-            (f"SELECT id, length(embedding) / 4 FROM documents WHERE embedding IS NOT NULL AND length(embedding) != {size}",
-             f"document {{}} has an embedding of {{}} dimensions, expected {self.embedding_dim}"),
-            ("SELECT doc_id, n_provisions, (SELECT COUNT(*) FROM provisions AS p WHERE p.doc_id = s.doc_id) AS n "
-             "FROM sources AS s WHERE n != n_provisions", "source {} records {} provisions but holds {}"),
-            ("SELECT doc_id, n_chunks, (SELECT COUNT(*) FROM documents AS d WHERE d.doc_id = s.doc_id) AS n "
-             "FROM sources AS s WHERE n != n_chunks", "source {} records {} chunks but holds {}"),
-        ]  # fmt: skip
-        for sql, message in checks:
-            rows = conn.execute(sql).fetchall()
-            problems.extend(message.format(*row) for row in rows[:_MAX_LISTED])
-            if len(rows) > _MAX_LISTED:
-                problems.append(f"... and {len(rows) - _MAX_LISTED} more like the above")
-        indexed = conn.execute("SELECT COUNT(*) FROM documents_fts_docsize").fetchone()[0]
-        if indexed != n_documents:
-            problems.append(f"full-text index holds {indexed} rows, documents table {n_documents}")
-
-    def _check_fts_content(self, problems: list[str]) -> None:
-        # FTS5's own check, comparing its index with the documents table token by token.
-        try:
-            with self._db.write("checking the full-text index") as conn:
-                conn.execute("INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)")
-        except StoreBusyError:
-            raise
-        except StoreError as err:  # SQLITE_CORRUPT_VTAB, translated by the database layer
-            problems.append(f"full-text index does not match the documents table ({err.__cause__ or err})")

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kb.errors import QueryError, StoreError
+from kb.stores.sqlite_bm25 import positions_of
 from kb.stores.sqlite_db import read_generation
 
 F32 = np.dtype("<f4")
@@ -101,10 +102,7 @@ class VectorIndex:
         q = self.query_vector(query)
         rids, matrix = self._current(conn)
         if allowed is not None:
-            positions = np.searchsorted(rids, allowed)
-            inside = positions < len(rids)
-            positions, wanted = positions[inside], allowed[inside]
-            positions = positions[rids[positions] == wanted]  # drop allowed rows without a vector
+            positions = positions_of(rids, allowed)  # allowed rows without a vector drop out
             scores = matrix[positions] @ q
             rids = rids[positions]
         else:

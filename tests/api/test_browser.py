@@ -19,6 +19,8 @@ import pytest
 from api.app import create_app
 
 pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install playwright)")
+expect = sync_api.expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -57,7 +59,6 @@ def base_url(runtime) -> Iterator[str]:
 def browser():
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         yield browser
@@ -71,7 +72,10 @@ def page(browser, base_url):
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    # A 404 for a missing provision is a state the page shows, not a fault; Chromium logs it anyway.
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status} for {r.url}") if r.status >= 500 else None)
     page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
     page.on("request", lambda req: None if req.url.startswith(base_url) else problems.append(f"external request: {req.url}"))
     page.problems = problems
@@ -91,8 +95,9 @@ def _ask(page, base_url: str, question: str) -> None:
 def test_search_ask_open_provision_and_follow_cross_reference(page, base_url):
     page.goto(base_url + "/")
     # The act filter is filled from GET /acts.
-    page.wait_for_function("document.querySelectorAll('#act option').length > 1")
+    page.locator("#act option").nth(1).wait_for(state="attached")
     assert "POCSO Act, 2012 (7 sections)" in page.locator("#act").inner_text()
+    page.screenshot(path=str(SHOTS / "00-home.png"), full_page=True)
 
     _ask(page, base_url, QUESTION)
     cards = page.locator("#results .card")
@@ -113,7 +118,7 @@ def test_search_ask_open_provision_and_follow_cross_reference(page, base_url):
     assert page.locator("#provision .unit").count() == 2
     page.screenshot(path=str(SHOTS / "03-provision-pocso-21.png"), full_page=True)
     page.locator('#provision ul[aria-labelledby="refs-out"] a[href="#/provisions/pocso/19"]').click()
-    page.wait_for_function("document.querySelector('#provision-title')?.textContent === 'POCSO Act, 2012, s. 19'")
+    expect(page.locator("#provision-title")).to_have_text("POCSO Act, 2012, s. 19")
     referred = page.locator('#provision ul[aria-labelledby="refs-in"]').inner_text()
     assert "POCSO Act, 2012, s. 21" in referred
     page.screenshot(path=str(SHOTS / "04-cross-reference-pocso-19.png"), full_page=True)
@@ -128,11 +133,13 @@ def test_audience_switch_changes_the_answer_panel(page, base_url):
     lawyer_summary = page.locator("#answer .summary").inner_text()
     page.get_by_label("Police officer").check()
     page.locator("#answer ol.steps li").first.wait_for()
+    step_links = page.locator("#answer ol.steps li a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert step_links and all(h.startswith("#/provisions/") for h in step_links), "each step links its citation"
     assert page.locator("#answer .summary").inner_text() != lawyer_summary
     assert "police" in page.url
     page.screenshot(path=str(SHOTS / "02-ask-police-steps.png"), full_page=True)
     page.get_by_label("NGO worker").check()
-    page.wait_for_function("!document.querySelector('#answer ol.steps')")
+    expect(page.locator("#answer ol.steps")).to_have_count(0)
     assert "In short" in page.locator("#answer .summary").inner_text()
 
 
@@ -140,6 +147,13 @@ def test_subsection_link_focuses_the_subsection(page, base_url):
     page.goto(base_url + "/#/provisions/pocso/19?focus=(4)")
     page.locator("#provision .unit.focus").wait_for()
     assert page.locator("#provision .unit.focus").get_attribute("data-path") == "(4)"
+    # Clauses nest inside their sub-section; the deepest one asked for is focused.
+    page.goto(base_url + "/#/provisions/pocso/2?focus=(1)(b)")
+    expect(page.locator("#provision-title")).to_have_text("POCSO Act, 2012, s. 2")
+    assert page.locator('#provision .unit[data-path="(1)"] > .unit').count() == 3
+    assert page.locator("#provision .unit.focus").get_attribute("data-path") == "(1)(b)"
+    assert "child pornography" in page.locator("#provision .unit.focus").inner_text()
+    assert page.locator("#provision ul.footnotes li").count() == 1
 
 
 def test_missing_provision_and_abstention_are_plain(page, base_url):
@@ -152,6 +166,7 @@ def test_missing_provision_and_abstention_are_plain(page, base_url):
     if page.locator("#answer .card").count():
         assert page.locator("#answer h3", has_text="Nearest matches (not an answer)").count() == 1
         assert page.locator("#answer .nearest-label").first.inner_text() == "Nearest match — not an answer"
+    expect(page.locator("#results-title")).to_have_text("Closest provisions (they do not answer the question)")
     page.screenshot(path=str(SHOTS / "05-abstention.png"), full_page=True)
 
 

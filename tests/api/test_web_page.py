@@ -80,3 +80,36 @@ def test_openapi_is_complete_with_examples(client):
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
     search_q = next(p for p in spec["paths"]["/search"]["get"]["parameters"] if p["name"] == "q")
     assert search_q["examples"]
+
+
+def _luminance(hex_colour: str) -> float:
+    """Relative luminance, WCAG 2.1 (https://www.w3.org/TR/WCAG21/#dfn-relative-luminance)."""
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colours_meet_wcag_aa():
+    css = (STATIC / "app.css").read_text("utf-8")
+    var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+    white = "#ffffff"
+    pairs = [
+        (var["text"], bg) for bg in (var["bg"], var["panel"], var["mark"], var["note-bg"], var["warn-bg"])
+    ] + [
+        (var["muted"], bg) for bg in (var["bg"], var["panel"], var["warn-bg"], var["note-bg"])
+    ] + [
+        (var["link"], bg) for bg in (var["bg"], var["panel"], var["note-bg"], var["warn-bg"])
+    ] + [
+        (var["link-visited"], var["bg"]), (var["link-visited"], var["panel"]),
+        (white, var["accent"]),                       # primary button
+        (var["warn-line"], var["bg"]), (var["warn-line"], var["warn-bg"]),  # "Nearest match — not an answer"
+        (white, "#0d2f57"), ("#e6ecf4", "#0d2f57"),   # header
+        ("#5c636b", white),                           # placeholder
+    ]
+    low = [(fg, bg, round(_contrast(fg, bg), 2)) for fg, bg in pairs if _contrast(fg, bg) < 4.5]
+    assert low == [], f"colour pairs below 4.5:1: {low}"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from haystack import Document
+from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.testing.document_store import CountDocumentsByFilterTest, DocumentStoreBaseExtendedTests
 
 from kb.stores.base import KnowledgeStore
@@ -45,6 +46,14 @@ class TestElasticsearchDocumentStoreContract(DocumentStoreBaseExtendedTests, Cou
 
     def assert_documents_are_equal(self, received: list[Document], expected: list[Document]) -> None:
         assert sorted(received, key=lambda d: d.id) == sorted(expected, key=lambda d: d.id)
+
+    def test_write_documents(self, document_store) -> None:
+        """Default policy (NONE) behaves as FAIL, as in the embedded store."""
+        doc = Document(content="test doc")
+        assert document_store.write_documents([doc]) == 1
+        with pytest.raises(DuplicateDocumentError):
+            document_store.write_documents([doc])
+        assert document_store.filter_documents() == [doc]
 
     def test_is_a_knowledge_store(self, document_store) -> None:
         assert isinstance(document_store, KnowledgeStore)

@@ -240,3 +240,62 @@ def test_round_trip_through_elasticsearch(origin, tmp_path: Path) -> None:
         es._client.indices.delete(index=[*es.names.data_indices(), es.names.meta], ignore_unavailable=True)
         es.close()
         back.close()
+
+
+# --- the command ---------------------------------------------------------------------------------
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from kb.settings import get_settings
+
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield lambda *args: CliRunner().invoke(app, ["migrate", *args])
+    get_settings.cache_clear()
+
+
+def test_cli_refuses_an_unknown_target(cli) -> None:
+    result = cli("--to", "mongo")
+    assert result.exit_code == 2 and "--to must be 'elasticsearch' or 'sqlite', got 'mongo'" in result.output
+
+
+def test_cli_names_the_missing_embedded_store(cli, tmp_path: Path) -> None:
+    result = cli("--to", "elasticsearch")
+    assert result.exit_code == 2 and "no embedded store to migrate from" in result.output
+    assert "kb.sqlite3" in result.output
+
+
+def test_cli_names_the_missing_cluster_url(cli, monkeypatch: pytest.MonkeyPatch, origin, tmp_path: Path) -> None:
+    from kb.settings import get_settings
+
+    monkeypatch.delenv("KB_ELASTICSEARCH_URL", raising=False)
+    monkeypatch.setenv("KB_DATA_DIR", str(origin.path.parent))
+    monkeypatch.setenv("KB_STORE__SQLITE_FILE", origin.path.name)
+    get_settings.cache_clear()
+    result = cli("--to", "elasticsearch")
+    assert result.exit_code == 2 and "KB_ELASTICSEARCH_URL" in result.output
+
+
+@pytest.mark.elasticsearch
+@pytest.mark.skipif(not _es_url(), reason="Elasticsearch tests need KB_ELASTICSEARCH_URL (no server can run on this machine)")
+def test_cli_migrates_into_elasticsearch(cli, monkeypatch: pytest.MonkeyPatch, origin, tmp_path: Path) -> None:
+    from kb.settings import get_settings
+    from kb.stores.elasticsearch import ElasticsearchKnowledgeStore
+
+    prefix = f"kbcli-{tmp_path.name.lower()[-20:]}"
+    monkeypatch.setenv("KB_DATA_DIR", str(origin.path.parent))
+    monkeypatch.setenv("KB_STORE__SQLITE_FILE", origin.path.name)
+    monkeypatch.setenv("KB_ELASTICSEARCH__INDEX_PREFIX", prefix)
+    get_settings.cache_clear()
+    result = cli("--to", "elasticsearch", "--batch-size", "4", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["sources_copied"], report["chunks_copied"]) == (3, 10)
+    es = ElasticsearchKnowledgeStore.from_settings(get_settings())
+    try:
+        assert_same_content(es, origin)
+    finally:
+        es._client.indices.delete(index=[*es.names.data_indices(), es.names.meta], ignore_unavailable=True)
+        es.close()

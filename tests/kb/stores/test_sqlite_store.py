@@ -1,8 +1,6 @@
 """The embedded store beyond Haystack's contract: sources and provisions, atomic replacement,
-search behaviour on legal text, cache coherence between instances, integrity checks and
-locking between processes. Real SQLite files in tmp_path, no mocks.
-
-The Act-like texts below are written by the team for these tests (paraphrases, not statute text).
+dense search, cache coherence between instances, integrity checks and locking between
+processes. Real SQLite files in tmp_path, no mocks. (BM25: test_sqlite_bm25.py.)
 """
 
 from __future__ import annotations
@@ -10,50 +8,17 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from haystack import Document
+from sqlite_store_data import (DIM, IT, POCSO, S15, S19, S67A, S67B, chunk, provision, raw_connection, source, vec,
+                               write_two_acts)  # fmt: skip
 
 from kb.errors import NotFoundError, QueryError, StoreBusyError, StoreError
-from kb.models import Locator, Provision, SourceRecord, SubUnit
 from kb.stores.sqlite import SQLiteKnowledgeStore
-from kb.stores.sqlite_text import natural_sort_key, query_terms
-
-DIM = 8
-IT = {"act_key": "it", "act_title": "The Information Technology Act, 2000", "short_name": "IT Act", "year": 2000}
-POCSO = {"act_key": "pocso", "act_title": "The Protection of Children from Sexual Offences Act, 2012",
-         "short_name": "POCSO Act", "year": 2012}  # fmt: skip
-
-
-def vec(*hot: int) -> list[float]:
-    return [1.0 if i in hot else 0.0 for i in range(DIM)]
-
-
-def provision(act: dict, section: str, text: str, heading: str, cross_refs: tuple[str, ...] = ()) -> Provision:
-    locator = Locator(section=section, heading=heading, doc_type="act", **act)
-    return Provision(locator=locator, text=text, cross_refs=list(cross_refs),
-                     subunits=[SubUnit("(1)", "subsection", 0, min(len(text), 10))])  # fmt: skip
-
-
-def chunk(doc_id: str, prov: Provision, embedding: list[float] | None, *, audience=("lawyer",), n: int = 0) -> Document:
-    meta = {**prov.locator.to_meta(), "doc_id": doc_id, "audience": list(audience), "language": "en"}
-    return Document(id=f"{doc_id}-{prov.locator.section}-{n}", content=prov.text, meta=meta, embedding=embedding)
-
-
-def source(doc_id: str, title: str, *paths: str, act_key: str = "it") -> SourceRecord:
-    return SourceRecord(doc_id=doc_id, title=title, act_key=act_key, paths=list(paths), audiences=["lawyer"])
-
-
-S67A = provision(IT, "67A", "Whoever publishes or transmits in electronic form material containing sexually explicit "
-                 "acts shall be punished with imprisonment.", "Punishment for publishing sexually explicit material")
-S67B = provision(IT, "67B", "Whoever publishes or transmits material depicting children in sexually explicit acts, or "
-                 "browses or downloads such material, shall be punished.", "Punishment for material depicting children",
-                 cross_refs=("it:67A", "pocso:15"))  # fmt: skip
-S15 = provision(POCSO, "15", "Any person who stores pornographic material involving a child without reporting it "
-                "shall be liable to a fine.", "Punishment for storage of pornographic material involving child")
-S19 = provision(POCSO, "19", "Any person who apprehends that an offence is likely to be committed shall report it to "
-                "the Special Juvenile Police Unit or the local police.", "Reporting of offences", cross_refs=("pocso:15",))
+from kb.stores.sqlite_text import natural_sort_key
 
 
 @pytest.fixture
@@ -65,12 +30,7 @@ def store(tmp_path: Path) -> SQLiteKnowledgeStore:
 
 @pytest.fixture
 def loaded(store: SQLiteKnowledgeStore) -> SQLiteKnowledgeStore:
-    """IT Act ss. 67A, 67B and POCSO ss. 15, 19 as two sources."""
-    store.write_source(source("it-md", "IT Act", "/corpus/it.md"), [S67A, S67B],
-                       [chunk("it-md", S67A, vec(0)), chunk("it-md", S67B, vec(1), audience=("police", "lawyer"))])
-    store.write_source(source("pocso-md", "POCSO Act", "/corpus/pocso.md", act_key="pocso"), [S15, S19],
-                       [chunk("pocso-md", S15, vec(1, 2), audience=("ngo",)), chunk("pocso-md", S19, vec(3), audience=("police",))])  # fmt: skip
-    return store
+    return write_two_acts(store)
 
 
 # --- sources and provisions ------------------------------------------------------------------
@@ -87,7 +47,7 @@ def test_source_and_provisions_round_trip(loaded: SQLiteKnowledgeStore) -> None:
     assert [s.doc_id for s in loaded.list_sources()] == ["it-md", "pocso-md"]
     assert [s.doc_id for s in loaded.list_sources(offset=1, limit=1)] == ["pocso-md"]
     assert loaded.count_sources() == 2 and loaded.count_documents() == 4
-    assert loaded.check().ok
+    assert loaded.check().ok and loaded.check(deep=True).ok
 
 
 def test_most_recent_source_wins_and_older_copy_returns_when_it_is_deleted(loaded: SQLiteKnowledgeStore) -> None:
@@ -171,63 +131,6 @@ def test_write_source_rejects_chunks_of_another_source(store: SQLiteKnowledgeSto
     assert store.count_sources() == 0 and store.count_documents() == 0
 
 
-# --- BM25 ------------------------------------------------------------------------------------
-HOSTILE = [
-    '"', '""', '"unterminated phrase', "*", "child*", "NEAR(child material)", "child NEAR material", "content:child",
-    "{content heading}: child", "^child", "((((child", "child)))", "AND OR NOT", "-child +material", "\x00child\x00",
-    "x" * 100_000, "child " * 20_000, "बच्चों\u200d😀\u202e", "ﷺ \U0001f600 \u0301\u0301", "   ", "", "what is the",
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("query", HOSTILE, ids=range(len(HOSTILE)))
-def test_bm25_never_raises_on_user_text(loaded: SQLiteKnowledgeStore, query: str) -> None:
-    for field in ("content", "heading"):
-        hits = loaded.bm25_retrieval(query, {"field": "meta.act_key", "operator": "==", "value": "it"}, 5, field=field)
-        assert all(hit.score > 0 and hit.meta["act_key"] == "it" for hit in hits)
-
-
-def test_bm25_scores_are_positive_and_ordered(loaded: SQLiteKnowledgeStore) -> None:
-    hits = loaded.bm25_retrieval("punished for sexually explicit material depicting children", top_k=10)
-    assert [h.meta["section"] for h in hits][:2] == ["67B", "67A"]
-    assert all(a.score >= b.score > 0 for a, b in zip(hits, hits[1:]))
-    assert loaded.bm25_retrieval("the of and what is") == []  # only stopwords
-
-
-def test_bm25_keeps_67a_and_67b_apart(loaded: SQLiteKnowledgeStore) -> None:
-    extra = [provision(IT, s, f"Section {s} applies.", f"Heading {s}") for s in ("67A", "67B")]
-    loaded.write_documents([chunk("plain", p, None, n=9) for p in extra])
-    assert {h.meta["section"] for h in loaded.bm25_retrieval("67B")} == {"67B"}
-    assert {h.meta["section"] for h in loaded.bm25_retrieval("section 67a")} >= {"67A"}
-    assert "67B" not in {h.meta["section"] for h in loaded.bm25_retrieval("67A")}
-
-
-def test_bm25_heading_field(loaded: SQLiteKnowledgeStore) -> None:
-    assert [h.meta["section"] for h in loaded.bm25_retrieval("reporting", field="heading")] == ["19"]
-    assert loaded.bm25_retrieval("Juvenile", field="heading") == []  # only in the body of s. 19
-    with pytest.raises(QueryError, match="'title'"):
-        loaded.bm25_retrieval("x", field="title")
-
-
-def test_hindi_keyword_search_matches_whole_words(store: SQLiteKnowledgeStore) -> None:
-    store.write_documents([
-        Document(content="बच्चों के विरुद्ध लैंगिक अपराधों की सूचना पुलिस को दी जाएगी।", meta={"language": "hi"}),
-        Document(content="बालक की पहचान प्रकट नहीं की जाएगी।", meta={"language": "hi"}),
-        Document(content="Children shall be protected.", meta={"language": "en"}),
-    ])  # fmt: skip
-    assert query_terms("बच्चों के विरुद्ध") == ["बच्चों", "के", "विरुद्ध"]
-    assert [h.meta["language"] for h in store.bm25_retrieval("लैंगिक अपराधों")] == ["hi"]
-    assert "पहचान" in store.bm25_retrieval("पहचान")[0].content
-    assert store.bm25_retrieval("बच्च") == []  # a fragment of a word is not a word
-
-
-def test_bm25_language_filter_and_diacritics(store: SQLiteKnowledgeStore) -> None:
-    store.write_documents([Document(content="A naïve café rule", meta={"audience": ["ngo"]}),
-                           Document(content="naive rule for police", meta={"audience": ["police"]})])  # fmt: skip
-    assert len(store.bm25_retrieval("naive")) == 2
-    hits = store.bm25_retrieval("naive", {"field": "meta.audience", "operator": "in", "value": ["police"]})
-    assert [h.meta["audience"] for h in hits] == [["police"]]
-
-
 # --- dense retrieval ---------------------------------------------------------------------------
 def test_embedding_retrieval_with_filters(loaded: SQLiteKnowledgeStore) -> None:
     hits = loaded.embedding_retrieval(vec(1), top_k=4)
@@ -290,12 +193,9 @@ def test_reads_from_many_threads(loaded: SQLiteKnowledgeStore) -> None:
 
 
 # --- integrity, errors, locking ----------------------------------------------------------------
-def _raw(store: SQLiteKnowledgeStore) -> sqlite3.Connection:
-    return sqlite3.connect(store.path, isolation_level=None)
-
 
 def test_check_detects_a_missing_fts_row(loaded: SQLiteKnowledgeStore) -> None:
-    raw = _raw(loaded)
+    raw = raw_connection(loaded)
     rid, content, heading = raw.execute("SELECT rid, content, heading FROM documents LIMIT 1").fetchone()
     raw.execute("INSERT INTO documents_fts(documents_fts, rowid, content, heading) VALUES ('delete', ?, ?, ?)",
                 (rid, content, heading))  # fmt: skip
@@ -303,17 +203,20 @@ def test_check_detects_a_missing_fts_row(loaded: SQLiteKnowledgeStore) -> None:
     report = loaded.check()
     assert not report.ok
     assert "full-text index holds 3 rows, documents table 4" in report.problems
+    assert any("full-text index does not match" in p for p in loaded.check(deep=True).problems)
 
 
 def test_check_detects_wrong_counts_and_orphan_chunks(loaded: SQLiteKnowledgeStore) -> None:
-    raw = _raw(loaded)
+    raw = raw_connection(loaded)
     raw.execute("UPDATE sources SET n_chunks = 7 WHERE doc_id = 'it-md'")
+    raw.execute("UPDATE bm25_docs SET content_len = 99 WHERE rid = (SELECT rid FROM documents WHERE id = 'it-md-67A-0')")
     raw.execute("PRAGMA foreign_keys = OFF")
     raw.execute("DELETE FROM sources WHERE doc_id = 'pocso-md'")
     raw.close()
     problems = loaded.check().problems
     assert "source it-md records 7 chunks but holds 2" in problems
     assert "chunk pocso-md-15-0 belongs to source pocso-md which does not exist" in problems
+    assert "document it-md-67A-0: full-text index counts [17, 6] tokens, BM25 counts [99, 6]" in problems
 
 
 def test_disk_full_is_a_store_error_and_writes_nothing(loaded: SQLiteKnowledgeStore) -> None:
@@ -391,3 +294,45 @@ def test_two_processes_writing_at_once_both_succeed(store: SQLiteKnowledgeStore)
     assert store.count_documents() == 400
     assert len(store.embedding_retrieval(vec(3), top_k=400)) == 400
     assert store.check().ok
+
+
+def test_files_without_bm25_counts_are_indexed_on_open(loaded: SQLiteKnowledgeStore, tmp_path: Path) -> None:
+    raw = raw_connection(loaded)  # what a file written before BM25 term counts existed looks like
+    raw.execute("DELETE FROM bm25_docs")
+    raw.execute("DELETE FROM meta WHERE key = 'store.bm25'")
+    raw.close()
+    assert "4 documents have no BM25 term counts" in loaded.check().problems
+    reopened = SQLiteKnowledgeStore(tmp_path / "kb.sqlite3", embedding_dim=DIM)
+    assert [d.meta["section"] for d in reopened.bm25_retrieval("browses downloads")] == ["67B"]
+    assert reopened.check().ok
+    reopened.close()
+
+
+def _hold_write_transaction(path: str, ready, release) -> None:
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("BEGIN IMMEDIATE")
+    raw.execute("UPDATE meta SET value = value WHERE key = 'store.generation'")
+    ready.set()
+    release.wait(20)
+    raw.execute("ROLLBACK")
+
+
+def test_readers_keep_working_while_another_process_writes(loaded: SQLiteKnowledgeStore) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    writer = ctx.Process(target=_hold_write_transaction, args=(str(loaded.path), ready, release))
+    writer.start()
+    try:
+        assert ready.wait(20)
+        started = time.monotonic()
+        reader = SQLiteKnowledgeStore(loaded.path, embedding_dim=DIM, busy_timeout_ms=2000)  # opening reads only
+        assert [d.meta["section"] for d in reader.bm25_retrieval("browses downloads")] == ["67B"]
+        assert reader.embedding_retrieval(vec(3), top_k=1)[0].meta["section"] == "19"
+        assert reader.get_provision("pocso:19") == S19 and reader.check().sources == 2
+        assert time.monotonic() - started < 1.5  # never waited for the writer's lock
+        with pytest.raises(StoreBusyError, match="another writer"):
+            reader.set_meta("note", "blocked")  # a second writer does wait, then fails clearly
+        reader.close()
+    finally:
+        release.set()
+        writer.join(20)

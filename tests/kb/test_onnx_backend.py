@@ -1,0 +1,156 @@
+"""ONNX Runtime encoders: the offline export and how close its embeddings are to PyTorch's.
+
+The export runs once per test session (about 15-30 s on 2 cores) into a temp directory; the
+embeddings are compared on chunks the real ingest pipeline cuts from real Acts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.errors import ConfigError
+from kb.settings import EmbeddingSettings, Settings
+
+onnxruntime = pytest.importorskip("onnxruntime", reason="the onnx extra (onnxruntime) is not installed")
+pytest.importorskip("onnx", reason="the onnx extra (onnx) is not installed")
+
+from kb.embedding import Encoder, bundled_model_path  # noqa: E402
+from kb.onnx_export import (  # noqa: E402
+    FP32_FILE,
+    MANIFEST,
+    ONNX_MODULE,
+    ensure_onnx_model,
+    onnx_model_kwargs,
+    quantization_target,
+)
+
+ACTS = (
+    "the-protection-of-children-from-sexual-offences-act-2012",
+    "the-juvenile-justice-care-and-protection-of-children-act-2015",
+    "the-information-technology-act-2000",
+)
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("onnx-export") / "minilm-onnx"
+    return ensure_onnx_model(EmbeddingSettings(onnx_dir=str(directory)))
+
+
+@pytest.fixture(scope="module")
+def act_texts(shared_sources) -> list[str]:
+    """What ingest embeds: the embed text of real chunks, plus short section headings."""
+    from ingest.chunk import chunk_provision
+    from ingest.convert import convert_file
+    from ingest.detect import parse_converted
+    from kb.settings import ChunkSettings, IngestSettings
+
+    texts: list[str] = []
+    headings: list[str] = []
+    for act in ACTS:
+        parsed = parse_converted(convert_file(shared_sources / "indiacode-md" / act / "part-001.md", IngestSettings()))
+        chunks = [c for p in parsed.provisions[:40] for c in chunk_provision(p, ChunkSettings())]
+        texts.extend(c.embed_text or c.text for c in chunks[:40])
+        headings.extend(p.heading for p in parsed.provisions[:10] if p.heading)
+    assert len(texts) >= 100, len(texts)
+    return texts + headings
+
+
+def _embed(backend: str, onnx_dir: Path, texts: list[str]) -> np.ndarray:
+    encoder = Encoder(EmbeddingSettings(backend=backend, onnx_dir=str(onnx_dir)))
+    return np.asarray(encoder.embed_texts(texts), dtype=np.float64)
+
+
+@pytest.mark.parametrize(
+    ("flags", "machine", "isa", "file_name"),
+    [
+        ("fpu sse2 avx2 avx512f avx512bw avx512_vnni", "x86_64", "avx512_vnni", "onnx/model_qint8_avx512_vnni.onnx"),
+        ("fpu sse2 avx2 avx512f avx512bw", "x86_64", "avx512", "onnx/model_qint8_avx512.onnx"),
+        ("fpu sse2 avx avx2 fma", "x86_64", "avx2", "onnx/model_quint8_avx2.onnx"),
+        ("fp asimd", "aarch64", "arm64", "onnx/model_qint8_arm64.onnx"),
+    ],
+)
+def test_quantization_target_follows_cpu_flags(flags, machine, isa, file_name):
+    quant = quantization_target(cpuinfo=f"flags\t\t: {flags}\n", machine=machine)
+    assert (quant.isa, quant.file_name) == (isa, file_name)
+
+
+def test_settings_put_the_export_under_the_data_dir(tmp_path):
+    assert Settings(data_dir=tmp_path).embedding.onnx_dir == str(tmp_path / "models" / "all-minilm-l6-v2-onnx")
+    chosen = str(tmp_path / "elsewhere")
+    assert Settings(data_dir=tmp_path, embedding={"onnx_dir": chosen}).embedding.onnx_dir == chosen
+
+
+def test_export_is_a_copy_with_onnx_graphs_and_no_torch_weights(onnx_dir):
+    modules = json.loads((onnx_dir / "modules.json").read_text())
+    assert [m["type"] for m in modules][0] == ONNX_MODULE
+    assert (onnx_dir / FP32_FILE).is_file()
+    assert (onnx_dir / quantization_target().file_name).is_file()
+    assert not list(onnx_dir.glob("*.safetensors"))
+    # the int8 graph stores weights in one byte: about a quarter of the fp32 file
+    assert (onnx_dir / quantization_target().file_name).stat().st_size < 0.35 * (onnx_dir / FP32_FILE).stat().st_size
+    manifest = json.loads((onnx_dir / MANIFEST).read_text())
+    assert manifest["source"] == str(bundled_model_path())
+    assert not (bundled_model_path() / "onnx").exists()  # site-packages is never written
+
+
+def test_second_ensure_reuses_the_export_and_restores_a_missing_int8_file(onnx_dir):
+    fp32_mtime = (onnx_dir / FP32_FILE).stat().st_mtime_ns
+    int8 = onnx_dir / quantization_target().file_name
+    int8.unlink()
+    assert ensure_onnx_model(EmbeddingSettings(onnx_dir=str(onnx_dir))) == onnx_dir
+    assert int8.is_file()
+    assert (onnx_dir / FP32_FILE).stat().st_mtime_ns == fp32_mtime
+
+
+def test_changed_source_model_is_exported_again(onnx_dir):
+    manifest_path = onnx_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "fingerprint": "from-another-model"}))
+    ensure_onnx_model(EmbeddingSettings(onnx_dir=str(onnx_dir)))
+    assert json.loads(manifest_path.read_text())["fingerprint"] == manifest["fingerprint"]
+
+
+def test_kwargs_name_the_graph_of_each_backend(onnx_dir):
+    fp32 = onnx_model_kwargs(EmbeddingSettings(backend="onnx", onnx_dir=str(onnx_dir)))
+    int8 = onnx_model_kwargs(EmbeddingSettings(backend="onnx-int8", onnx_dir=str(onnx_dir)))
+    assert (fp32["model"], fp32["backend"], fp32["model_kwargs"]["file_name"]) == (str(onnx_dir), "onnx", FP32_FILE)
+    assert int8["model_kwargs"]["file_name"] == quantization_target().file_name
+    with pytest.raises(ConfigError, match="not an ONNX backend"):
+        onnx_model_kwargs(EmbeddingSettings(backend="torch", onnx_dir=str(onnx_dir)))
+
+
+def test_onnx_dir_must_be_known():
+    with pytest.raises(ConfigError, match="onnx_dir"):
+        ensure_onnx_model(EmbeddingSettings(backend="onnx"))
+
+
+@pytest.mark.slow
+def test_onnx_embeddings_match_torch_on_real_act_text(onnx_dir, act_texts):
+    reference = _embed("torch", onnx_dir, act_texts)
+    fp32 = _embed("onnx", onnx_dir, act_texts)
+    int8 = _embed("onnx-int8", onnx_dir, act_texts)
+    assert fp32.shape == int8.shape == reference.shape == (len(act_texts), 384)
+    np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+    fp32_cos = (fp32 * reference).sum(axis=1)
+    int8_cos = (int8 * reference).sum(axis=1)
+    assert fp32_cos.min() > 0.999, act_texts[int(fp32_cos.argmin())]
+    assert int8_cos.mean() > 0.98, int8_cos.mean()
+    assert int8_cos.min() > 0.95, act_texts[int(int8_cos.argmin())]
+
+
+@pytest.mark.slow
+def test_int8_keeps_each_texts_nearest_neighbour(onnx_dir, act_texts):
+    """Quantisation noise must not reorder which chunk a heading is closest to, for most headings."""
+    reference = _embed("torch", onnx_dir, act_texts)
+    int8 = _embed("onnx-int8", onnx_dir, act_texts)
+    n_headings = len(act_texts) - 120
+    queries = slice(len(act_texts) - n_headings, None)
+    same = (reference[queries] @ reference[: -n_headings].T).argmax(axis=1) == (
+        int8[queries] @ int8[: -n_headings].T
+    ).argmax(axis=1)
+    assert same.mean() >= 0.9, same.mean()
