@@ -257,7 +257,10 @@ def evaluate(
     if aila is not None:
         from kb.evaluation.aila import run_aila
 
-        report = run_aila(aila, settings)
+        try:
+            report = run_aila(aila, settings)
+        except KBError as err:
+            _fail(err)
         print(json.dumps(report, indent=2)) if as_json else render.aila_report(console, report)
         return
     if questions is None:

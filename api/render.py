@@ -175,9 +175,11 @@ def eval_report(console: Console, report: dict[str, Any]) -> None:
 
 
 def aila_report(console: Console, report: dict[str, Any]) -> None:
-    table = Table("run", "nDCG@10", "P@10", "MAP")
+    table = Table("run", "nDCG@10 (all 50)", "P@10", "MAP", "nDCG@10 held-out Q11-50")
     for name, m in report["runs"].items():
-        table.add_row(name, f"{m['ndcg@10']:.4f}", f"{m['p@10']:.4f}", f"{m['map']:.4f}")
+        held_out = m.get("ndcg@10_test_q11_50")
+        table.add_row(name, f"{m['ndcg@10']:.4f}", f"{m['p@10']:.4f}", f"{m['map']:.4f}",
+                      f"{held_out:.4f}" if held_out is not None else "")
     console.print(table)
     console.print(f"queries: {report['queries']}, statutes: {report['statutes']}, relevant pairs: {report['relevant_pairs']}")
 

@@ -31,6 +31,9 @@ _OTHER_ACT = re.compile(rf"\s*,?\s*of\s+the\s+(?P<name>{_NAME_TOKEN}(?:\s+{_NAME
 _OWN_ACT = re.compile(r"\s*,?\s*of\s+this\s+(?:Act|Sanhita|Code|Adhiniyam|Ordinance)\b", re.I)
 _OF_SOMETHING = re.compile(r"\s*,?\s*of\s+(?:the|that|said|Act\b)", re.I)
 _ACT_WORDS = ("Act", "Code", "Sanhita", "Adhiniyam")
+# Only a bare comma chains ("..., 376E, section 509 of the Indian Penal Code"); "..., and section
+# 67B of the IT Act" names a new Act for the last reference only.
+_CHAIN = re.compile(r"\s*,\s*")
 _MAX_RANGE = 50
 
 
@@ -45,8 +48,17 @@ def find_cross_refs(text: str, act_key: str | None) -> list[str]:
         ['pwdva:2']
     """
     keys: list[str] = []
-    for match in _SECTION_REF.finditer(text):
-        target = _target_act(text, match.end(), act_key)
+    matches = list(_SECTION_REF.finditer(text))
+    targets: list[str | None] = [None] * len(matches)
+    # Resolve right to left: in "sections 354A, 354B, section 509 of the Indian Penal Code" the
+    # Act named after the last reference applies to the whole run of references before it.
+    for i in range(len(matches) - 1, -1, -1):
+        gap_end = matches[i + 1].start() if i + 1 < len(matches) else None
+        if gap_end is not None and _CHAIN.fullmatch(text, matches[i].end(), gap_end):
+            targets[i] = targets[i + 1]
+        else:
+            targets[i] = _target_act(text, matches[i].end(), act_key)
+    for match, target in zip(matches, targets, strict=True):
         if target is None:
             continue
         for section in _expand(match.group("list")):

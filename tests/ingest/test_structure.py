@@ -266,6 +266,8 @@ CROSS_REF_CASES = [
     ("glued-unknown-act-dropped", "clause (l) of section 2of the Mental Health Act, 1987", "pocso", []),
     ("said-code-dropped", "an offence under section 5 of the said Code", "pocso", []),
     ("own-act", "section 13 of this Act", "pocso", ["pocso:13"]),
+    ("comma-run-takes-the-named-act", "sections 166A, 354A, 370, section 509 of the Indian Penal Code", "pocso",
+     ["ipc:166A", "ipc:354A", "ipc:370", "ipc:509"]),
     ("mixed-deduplicated", "sections 3 and 5 of this Act, section 3, and section 67B of the Information Technology Act, 2000",
      "pocso", ["pocso:3", "pocso:5", "it:67B"]),
     ("no-own-act", "section 28 of this Act and section 376 of the Indian Penal Code", None, ["ipc:376"]),
