@@ -1,7 +1,3 @@
-"""The outside world: HTTP app, ``kb`` command, web page."""
+"""The outside world: HTTP app, ``kb`` command, web page. (Offline defaults are set in ``kb``.)"""
 
-import os
-
-# Haystack reports usage to a remote service unless told not to; this product must never phone
-# home (it runs offline and handles sensitive material). Set before haystack is first imported.
-os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+import kb  # noqa: F401  - sets the offline/telemetry defaults before haystack is imported

@@ -166,6 +166,9 @@ def eval_report(console: Console, report: dict[str, Any]) -> None:
     for audience, m in report["per_audience"].items():
         row(audience, m, sum(1 for q in report["per_question"] if q["audience"] == audience and q["gold"]))
     console.print(table)
+    via = report.get("via_guides") or {}
+    if via:
+        console.print(f"counting guide sections that cite the gold provision: hit@5 {via['hit@5']:.3f}  MRR {via['mrr']:.3f}")
     if report.get("abstention_accuracy") is not None:
         console.print(f"abstention accuracy: {report['abstention_accuracy']:.3f}   "
                       f"citation validity: {report['citation_validity']:.3f} ({report['citations_checked']} citations)")

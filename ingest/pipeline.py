@@ -34,7 +34,8 @@ from kb.settings import Settings
 from kb.stores.base import KnowledgeStore
 
 IDENTITY_KEY = "index_identity"
-SKIP_NAMES = {".DS_Store", "Thumbs.db", "fetch-state.json"}  # the last is ingest.fetch bookkeeping, not a document
+# Bookkeeping files, not documents: ingest.fetch's state and the corpus manifest of official sources.
+SKIP_NAMES = {".DS_Store", "Thumbs.db", "fetch-state.json", "sources.toml"}
 SKIP_SUFFIXES = (".meta.toml", ".meta.json", ".tmp", ".part")
 
 

@@ -146,6 +146,9 @@ def ensure_onnx_model(settings: EmbeddingSettings, data_dir: Path | None = None)
     else:
         raise ConfigError("embedding.onnx_dir is not set and no data directory was given", field="embedding.onnx_dir")
     source = Path(model_path(settings))
+    if target.resolve().is_relative_to(source.resolve()):
+        raise ConfigError(f"embedding.onnx_dir {target} lies inside the model directory {source}; "
+                          "the export must go elsewhere (the data directory)", path=str(target))  # fmt: skip
     quant = quantization_target()
     fingerprint = source_fingerprint(source)
     manifest = _read_manifest(target)

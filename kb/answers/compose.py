@@ -13,6 +13,8 @@ provisions and their related provisions first.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -26,6 +28,7 @@ from kb.settings import Settings
 from kb.stores.base import KnowledgeStore
 
 _WORD = re.compile(r"[a-z0-9]+")
+SPAN_CACHE_SIZE = 20_000  # about 30 MB of 384-d float32 vectors
 _STOP = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its may must of on or shall "
     "should that the their there this to under was what when where which who whom will with within".split()
@@ -33,6 +36,8 @@ _STOP = frozenset(
 _PROCEDURE = re.compile(
     r"\b(shall|within|hours?|days?|months?|forthwith|immediately|without delay|record|report|produce|inform)\b", re.I
 )
+# A penalty clause ("shall be punished with imprisonment") is law for the court, not a step for police.
+_PENALTY = re.compile(r"\bshall (?:also )?be (?:punished|punishable|liable)\b|\bimprisonment\b|\bfine\b", re.I)
 _TIME = re.compile(r"\bwithin (?:a period of )?[\w-]+ (?:\(\d+\) )?(?:hours|days|months|years?)\b", re.I)
 
 
@@ -48,6 +53,8 @@ class Answerer:
         self.searcher = searcher
         self.encoder = encoder
         self.settings = settings
+        self._span_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._span_lock = threading.Lock()
 
     def ask(self, question: str, *, audience: str = "lawyer", filters: SearchFilters | None = None) -> Answer:
         if audience not in AUDIENCES:
@@ -109,7 +116,7 @@ class Answerer:
         return [Quote(text=s.text, char_start=s.start, char_end=s.end, subsection=s.path) for s in chosen]
 
     def _span_scores(self, spans: list[Span], q_embedding: np.ndarray, q_terms: set[str], audience: str, hit: Hit) -> list[float]:
-        vectors = np.asarray(self.encoder.embed_texts([s.text for s in spans]), dtype=np.float32)
+        vectors = self._span_vectors([s.text for s in spans])
         semantic = vectors @ q_embedding
         scores = []
         for i, span in enumerate(spans):
@@ -124,6 +131,23 @@ class Answerer:
                 score += 0.1
             scores.append(score)
         return scores
+
+    def _span_vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of quotable spans. Provisions recur across questions, so vectors are kept
+        (bounded LRU keyed by the span text) instead of being re-encoded for every answer."""
+        with self._span_lock:
+            found = {t: self._span_cache[t] for t in texts if t in self._span_cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:  # encode outside the lock: other answers go on meanwhile
+            for text, vector in zip(missing, self.encoder.embed_texts(missing), strict=True):
+                found[text] = np.asarray(vector, dtype=np.float32)
+        with self._span_lock:
+            for text in texts:
+                self._span_cache[text] = found[text]
+                self._span_cache.move_to_end(text)
+            while len(self._span_cache) > SPAN_CACHE_SIZE:
+                self._span_cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     # -- related provisions ----------------------------------------------------------------
     def _related(self, citations: list[Citation]) -> list[Citation]:
@@ -165,7 +189,7 @@ def _steps(citations: list[Citation]) -> list[str]:
     steps = []
     for citation in citations:
         for quote in citation.quotes:
-            if not _PROCEDURE.search(quote.text):
+            if not _PROCEDURE.search(quote.text) or _PENALTY.search(quote.text):
                 continue
             where = citation.locator.narrowed(subsection=quote.subsection).citation(with_page=True)
             limit = _TIME.search(quote.text)

@@ -92,15 +92,22 @@ class _FieldPostings:
 
     def __init__(self, tids: np.ndarray, docs: np.ndarray, tf: np.ndarray, doc_len: np.ndarray, n_terms: int) -> None:
         n_docs = len(doc_len)
-        avgdl = float(doc_len.sum()) / n_docs if n_docs else 1.0
+        avgdl = float(doc_len.sum(dtype=np.float64)) / n_docs if n_docs else 1.0
         order = np.argsort(tids, kind="stable")
-        tids, self.docs, tf = tids[order], docs[order], tf[order].astype(np.float64)
+        tids, self.docs, tf = tids[order], docs[order], tf[order].astype(np.float32)
+        del order
         df = np.bincount(tids, minlength=n_terms)
         self.offsets = np.concatenate(([0], np.cumsum(df)))
         idf = np.log((n_docs - df + 0.5) / (df + 0.5))
         idf[idf <= 0.0] = 1e-6
-        norm = K1 * (1.0 - B + B * doc_len[self.docs] / (avgdl or 1.0))
-        self.weights = (idf[tids] * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+        # float32 throughout: a query adds a handful of weights, 1e-7 relative error is harmless.
+        weights = doc_len[self.docs] * np.float32(B / (avgdl or 1.0))
+        weights += np.float32(1.0 - B)
+        weights *= np.float32(K1)
+        weights += tf
+        np.divide(tf * np.float32(K1 + 1.0), weights, out=weights)
+        weights *= idf.astype(np.float32)[tids]
+        self.weights = weights
 
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = self.offsets[tid], self.offsets[tid + 1]
@@ -165,21 +172,29 @@ class BM25Index:
             return self._rids, self._fields, self._tids
 
     def _load(self, conn: sqlite3.Connection) -> None:
+        # Postings are copied straight into one preallocated array (no list of blobs, no join).
         in_txn = conn.in_transaction
         if not in_txn:
             conn.execute("BEGIN")
         try:
             generation = read_generation(conn)
-            rows = conn.execute("SELECT rid, content_len + heading_len, postings FROM bm25_docs ORDER BY rid").fetchall()
+            n, total = conn.execute("SELECT COUNT(*), COALESCE(SUM(length(postings)), 0) FROM bm25_docs").fetchone()
+            rids = np.empty(n, dtype=np.int64)
+            doc_len = np.empty(n, dtype=np.float32)
+            sizes = np.empty(n, dtype=np.int64)
+            raw = np.empty(total, dtype=np.uint8)
+            offset = 0
+            rows = conn.execute("SELECT rid, content_len + heading_len, postings FROM bm25_docs ORDER BY rid")
+            for i, (rid, length, blob) in enumerate(rows):
+                rids[i], doc_len[i], sizes[i] = rid, length, len(blob) // POSTING.itemsize
+                raw[offset : offset + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
+                offset += len(blob)
             tids = dict(conn.execute("SELECT term, tid FROM bm25_terms"))
         finally:
             if not in_txn:
                 conn.execute("COMMIT")
-        rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        doc_len = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-        sizes = np.fromiter((len(r[2]) // POSTING.itemsize for r in rows), dtype=np.int64, count=len(rows))
-        postings = np.frombuffer(b"".join(r[2] for r in rows), dtype=POSTING)
-        docs = np.repeat(np.arange(len(rows), dtype=np.int32), sizes)
+        postings = raw.view(POSTING)
+        docs = np.repeat(np.arange(n, dtype=np.int32), sizes)
         n_terms = max(tids.values(), default=0) + 1
         fields = {}
         for field in FIELDS:

@@ -74,22 +74,28 @@ class VectorIndex:
             return self._rids, self._matrix
 
     def _load(self, conn: sqlite3.Connection) -> None:
-        # One snapshot: the generation read and the rows read belong together.
+        # One snapshot: the generation read and the rows read belong together. Rows are copied
+        # straight into a preallocated matrix, so loading needs no second copy of the vectors.
         in_txn = conn.in_transaction
         if not in_txn:
             conn.execute("BEGIN")
         try:
             generation = read_generation(conn)
-            rows = conn.execute(
-                "SELECT rid, embedding FROM documents WHERE length(embedding) = ? ORDER BY rid", (4 * self.dim,)
-            ).fetchall()
+            size = 4 * self.dim
+            n = conn.execute("SELECT COUNT(*) FROM documents WHERE length(embedding) = ?", (size,)).fetchone()[0]
+            rids = np.empty(n, dtype=np.int64)
+            matrix = np.empty((n, self.dim), dtype=F32)
+            rows = conn.execute("SELECT rid, embedding FROM documents WHERE length(embedding) = ? ORDER BY rid", (size,))
+            for i, (rid, blob) in enumerate(rows):
+                rids[i] = rid
+                matrix[i] = np.frombuffer(blob, dtype=F32)
         finally:
             if not in_txn:
                 conn.execute("COMMIT")
-        rids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=F32).reshape(len(rows), self.dim).copy()
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        matrix /= np.where(norms == 0.0, 1.0, norms)
+        for start in range(0, n, 8192):  # normalise in slices: no full-size temporary
+            block = matrix[start : start + 8192]
+            norms = np.linalg.norm(block, axis=1, keepdims=True)
+            block /= np.where(norms == 0.0, 1.0, norms)
         self._rids, self._matrix, self._generation = rids, matrix, generation
 
     def search(
@@ -103,7 +109,8 @@ class VectorIndex:
         rids, matrix = self._current(conn)
         if allowed is not None:
             positions = positions_of(rids, allowed)  # allowed rows without a vector drop out
-            scores = matrix[positions] @ q
+            # Gathering many rows copies most of the matrix: then scoring everything is cheaper.
+            scores = matrix[positions] @ q if len(positions) * 8 < len(rids) else (matrix @ q)[positions]
             rids = rids[positions]
         else:
             scores = matrix @ q

@@ -134,6 +134,13 @@ def test_onnx_dir_must_be_known():
         ensure_onnx_model(EmbeddingSettings(backend="onnx"))
 
 
+def test_export_never_goes_into_the_installed_model():
+    inside = bundled_model_path() / "onnx-export"
+    with pytest.raises(ConfigError, match="inside the model directory"):
+        ensure_onnx_model(EmbeddingSettings(backend="onnx", onnx_dir=str(inside)))
+    assert not inside.exists()
+
+
 @pytest.mark.slow
 def test_onnx_embeddings_match_torch_on_real_act_text(embeddings, act_texts):
     texts = act_texts["chunks"] + act_texts["headings"]

@@ -1,0 +1,190 @@
+"""Crash safety of ingest: SIGKILL `kb ingest` at random points, then check the store and that a
+final run converges to exactly what an uninterrupted run stores.
+
+    python benchmarks/bench_faults.py                       # 20 kills, seed printed
+    python benchmarks/bench_faults.py --kills 20 --seed 7 --files 39 --sections-per-file 2
+    python benchmarks/bench_faults.py --fixtures            # team-written fixtures only
+
+The batch: the Acts of ``../shared/sources/indiacode-md`` (all parts; the Child and Adolescent
+Labour Act is left out, it is page text without ``## Section`` headings) cut into files of
+``--sections-per-file`` sections, taken from the Acts in turn, ``--files`` of them (default 39 =
+3 files of each of 13 Acts). Without the shared sources the team-written fixtures are used.
+Each file has an edited form too (a sentence added), whose ingest replaces the stored copy.
+
+1. Reference stores, built once without interruption: the batch as it is (A) and edited (B).
+2. ``--kills`` rounds on ONE store: the folder gets a seeded random mix of original and edited
+   files (round 1: all original, from an empty store); ``kb ingest FOLDER`` starts as a real
+   process and is SIGKILLed after a random delay within the expected run time (start-up + the
+   pending files, estimated from the reference run). With probability ``--aim`` the kill then
+   waits for the process to be inside a write transaction. After each kill: ``kb check`` must pass,
+   and every stored source must equal one whole source of a reference (no chunk lost or doubled).
+3. The folder is put back to the original files and ``kb ingest FOLDER`` runs to the end: its
+   store must equal reference A (chunks as (doc_id, provision_key, text hash), provisions, source
+   doc_ids and paths); embeddings are compared by cosine.
+
+Where each kill landed ("phase"): startup (before the ingest lock: imports, model, file scan),
+working (holding the ingest lock: hashing, parsing, encoding), in-write (inside SQLite's write
+transaction, seen on the WAL write lock), finished (the run ended before the kill).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "ingest"))
+
+from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, converged, diff, file_sha256, kb_check,  # noqa: E402
+                           kb_command, kb_env, partial_state_problems, run_and_kill, run_kb, slice_acts, snapshot,
+                           write_batch)  # fmt: skip
+
+SOURCES = ROOT.parent / "shared" / "sources" / "indiacode-md"
+
+
+def build_batch(args: argparse.Namespace) -> tuple[list, str]:
+    if SOURCES.is_dir() and not args.fixtures:
+        parts = sorted(p for p in SOURCES.glob("*/part-*.md") if "## Section " in p.read_text(encoding="utf-8"))
+        acts = len({p.parent.name for p in parts})
+        files = slice_acts(parts, sections_per_file=args.sections_per_file, max_files=args.files)
+        return files, f"{len(parts)} Markdown parts of {acts} Acts in {SOURCES}"
+    files = slice_acts(FIXTURE_ACTS, sections_per_file=1, whole=FIXTURE_WHOLE, max_files=args.files)
+    return files, "team-written fixtures (tests/fixtures)"
+
+
+def ingest_uninterrupted(data: Path, folder: Path) -> tuple[dict, float]:
+    started = time.monotonic()
+    done = run_kb(data, "ingest", str(folder), "--json")
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"reference ingest failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(done.stdout), wall
+
+
+class Estimator:
+    """Expected run time of `kb ingest` from the reference runs: start-up of a run with nothing to
+    do, model load, seconds per chunk (from the per-file times after the first file)."""
+
+    def __init__(self, report: dict, noop_wall: float, chunks_by_hash: dict[str, int]) -> None:
+        files = [f for f in report["files"] if f["status"] == "ingested"]
+        rest_s, rest_chunks = sum(f["seconds"] for f in files[1:]), sum(f["chunks"] for f in files[1:])
+        self.per_chunk = rest_s / max(rest_chunks, 1)
+        self.load = max(files[0]["seconds"] - files[0]["chunks"] * self.per_chunk, 0.0)
+        self.noop = noop_wall
+        self.chunks_by_hash = chunks_by_hash
+
+    def expected(self, pending_hashes: list[str]) -> float:
+        if not pending_hashes:
+            return self.noop
+        return self.noop + self.load + self.per_chunk * sum(self.chunks_by_hash.get(h, 0) for h in pending_hashes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=None, help="RNG seed (default: from the clock; printed).")
+    parser.add_argument("--files", type=int, default=39, help="Files in the batch.")
+    parser.add_argument("--sections-per-file", type=int, default=2)
+    parser.add_argument("--aim", type=float, default=0.4, help="Share of kills aimed inside a write transaction.")
+    parser.add_argument("--edit-share", type=float, default=0.5, help="Share of files edited in rounds 2..N.")
+    parser.add_argument("--fixtures", action="store_true", help="Use the team-written fixtures even if the sources exist.")
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
+    rng = random.Random(seed)
+    files, described = build_batch(args)
+    print(f"seed {seed}; batch: {len(files)} files cut from {described}, {args.sections_per_file} sections a file")
+
+    with tempfile.TemporaryDirectory(prefix="kb-faults-") as tmp:
+        tmp_path = Path(tmp).resolve()
+        folder = tmp_path / "batch"
+        names = [f.name for f in files]
+
+        # 1. references: original (A), edited (B), and a run with nothing to do (start-up time).
+        write_batch(folder, files, edited=set(names))
+        report_b, wall_b = ingest_uninterrupted(tmp_path / "ref-b", folder)
+        ref_b = snapshot(tmp_path / "ref-b" / SQLITE_FILE)
+        hashes_b = {n: file_sha256(folder / n) for n in names}
+        write_batch(folder, files, edited=set())
+        report_a, wall_a = ingest_uninterrupted(tmp_path / "ref-a", folder)
+        ref_a = snapshot(tmp_path / "ref-a" / SQLITE_FILE)
+        hashes_a = {n: file_sha256(folder / n) for n in names}
+        report_noop, wall_noop = ingest_uninterrupted(tmp_path / "ref-a", folder)
+        assert report_noop["counts"]["unchanged"] == len(files), report_noop["counts"]
+        assert converged(diff(snapshot(tmp_path / "ref-a" / SQLITE_FILE), ref_a)), "a run with nothing to do changed the store"
+        chunks_by_hash = {hashes_a[f["path"].rsplit("/", 1)[1]]: f["chunks"] for f in report_a["files"]}
+        chunks_by_hash |= {hashes_b[f["path"].rsplit("/", 1)[1]]: f["chunks"] for f in report_b["files"]}
+        est = Estimator(report_a, wall_noop, chunks_by_hash)
+        print(f"reference A: {len(ref_a.sources)} sources, {ref_a.n_chunks} chunks, {wall_a:.1f} s wall "
+              f"(encode {report_a['encode_seconds']:.1f} s); reference B (edited): {ref_b.n_chunks} chunks, {wall_b:.1f} s; "
+              f"run with nothing to do: {wall_noop:.1f} s")  # fmt: skip
+        print(f"estimate: start-up {est.noop:.1f} s + model load {est.load:.1f} s + {est.per_chunk * 1000:.0f} ms/chunk\n")
+
+        # 2. kills on one store
+        data = tmp_path / "data"
+        db = data / SQLITE_FILE
+        env = kb_env(data)
+        header = (f"{'kill':>4} {'pending':>7} {'expect s':>8} {'delay s':>7} {'aimed':>5} {'phase':>9} {'files done':>10} "
+                  f"{'check':>5} {'exact':>5} {'sources':>7} {'chunks':>6}")  # fmt: skip
+        print(header)
+        print("-" * len(header))
+        rows, before = [], snapshot(db)
+        for round_no in range(1, args.kills + 1):
+            edited = set() if round_no == 1 else {n for n in names if rng.random() < args.edit_share}
+            write_batch(folder, files, edited=edited)
+            current = {n: (hashes_b if n in edited else hashes_a)[n] for n in names}
+            pending = [h for n, h in current.items() if before.file_hashes.get(str(folder / n)) != h]
+            expected = est.expected(pending)
+            delay = rng.uniform(0.0, expected)
+            aimed = rng.random() < args.aim
+            outcome = run_and_kill(kb_command("ingest", str(folder)), env, db, delay_s=delay, aim_write=aimed)
+            if outcome.phase == "finished" and outcome.returncode not in (0,):
+                raise SystemExit(f"kb ingest failed on its own ({outcome.returncode}): {outcome.stderr[-2000:]}")
+            check_ok, check_report = kb_check(data)
+            after = snapshot(db)
+            problems = partial_state_problems(after, [ref_a, ref_b])
+            done = sum(1 for n, h in current.items()
+                       if after.file_hashes.get(str(folder / n)) == h != before.file_hashes.get(str(folder / n)))
+            rows.append(dict(round=round_no, pending=len(pending), expected=expected, delay=outcome.delay_s,
+                             aimed=aimed, phase=outcome.phase, done=done, check=check_ok, exact=not problems,
+                             sources=len(after.sources), chunks=after.n_chunks))  # fmt: skip
+            print(f"{round_no:>4} {len(pending):>7} {expected:>8.1f} {outcome.delay_s:>7.2f} {'yes' if aimed else 'no':>5} "
+                  f"{outcome.phase:>9} {done:>10} {'ok' if check_ok else 'FAIL':>5} {'yes' if not problems else 'NO':>5} "
+                  f"{len(after.sources):>7} {after.n_chunks:>6}", flush=True)  # fmt: skip
+            for problem in [*check_report.get("problems", []), *problems][:10]:
+                print(f"      problem: {problem}")
+            before = after
+
+        # 3. back to the original files, one run to the end
+        write_batch(folder, files, edited=set())
+        started = time.monotonic()
+        final = run_kb(data, "ingest", str(folder), "--json")
+        final_wall = time.monotonic() - started
+        final_counts = json.loads(final.stdout)["counts"] if final.returncode == 0 else final.stderr[-1000:]
+        check_ok, _ = kb_check(data)
+        result = diff(snapshot(db), ref_a)
+
+    phases = Counter(r["phase"] for r in rows)
+    print(f"\nkills {len(rows)}: " + ", ".join(f"{p} {phases[p]}" for p in ("startup", "working", "in-write", "finished")))
+    print(f"kb check passed after {sum(r['check'] for r in rows)}/{len(rows)} kills; every stored source whole "
+          f"after {sum(r['exact'] for r in rows)}/{len(rows)}; files committed by killed runs: {sum(r['done'] for r in rows)}")
+    print(f"final uninterrupted run: exit {final.returncode}, {final_wall:.1f} s, counts {final_counts}, kb check "
+          f"{'ok' if check_ok else 'FAILED'}")  # fmt: skip
+    print(f"against reference A: lost {result['lost']}, duplicated {result['duplicated']} chunks "
+          f"(of {ref_a.n_chunks}); provisions lost {result['provisions_lost']}, duplicated "
+          f"{result['provisions_duplicated']}; sources missing {len(result['sources_missing'])}, extra "
+          f"{len(result['sources_extra'])}; paths differing {len(result['paths_differing'])}; chunk ids differing "
+          f"{result['chunk_ids_differing']}; min embedding cosine {result['min_embedding_cosine']:.6f}")  # fmt: skip
+    good = converged(result) and check_ok and all(r["check"] and r["exact"] for r in rows)
+    print("CONVERGED" if good else "NOT CONVERGED")
+    sys.exit(0 if good else 1)
+
+
+if __name__ == "__main__":
+    main()

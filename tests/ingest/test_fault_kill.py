@@ -1,0 +1,90 @@
+"""Crash safety of `kb ingest`: a run SIGKILLed inside a write transaction leaves a store that
+passes the integrity check and holds only whole sources; the next full run converges to exactly
+what an uninterrupted run stores. Real processes, real SQLite file, real model; the batch is the
+team-written fixtures cut into one file per section (30 files).
+
+The 20-kill version with random kill points over the real Acts is ``benchmarks/bench_faults.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapshot, converged, diff, file_sha256,
+                           kb_check, kb_command, kb_env, partial_state_problems, run_and_kill, run_kb, slice_acts,
+                           snapshot, write_batch)  # fmt: skip
+
+from api.runtime import Runtime
+from kb.stores.sqlite import SQLiteKnowledgeStore
+
+pytestmark = pytest.mark.slow
+
+FILES = slice_acts(FIXTURE_ACTS, sections_per_file=1, whole=FIXTURE_WHOLE)
+NAMES = [f.name for f in FILES]
+
+
+def _reference(settings_factory, where: Path, folder: Path) -> StoreSnapshot:
+    """The store an uninterrupted ingest of ``folder`` builds (in this process)."""
+    settings = settings_factory(where)
+    runtime = Runtime.open(settings)
+    try:
+        report = runtime.ingestor.ingest([folder])
+    finally:
+        runtime.close()
+    assert not report.failed, [(f.path, f.reason) for f in report.failed]
+    return snapshot(settings.sqlite_path)
+
+
+def _check_in_process(db: Path) -> list[str]:
+    store = SQLiteKnowledgeStore(db)
+    try:
+        report = store.check()
+    finally:
+        store.close()
+    return [] if report.ok else report.problems
+
+
+def test_batch_is_thirty_files_of_one_section() -> None:
+    assert len(FILES) == 30 and len(set(NAMES)) == 30
+    assert all(len(f.sections) == 1 for f in FILES if f.name != "police-guide.md")
+
+
+def test_killed_ingest_keeps_whole_sources_and_a_rerun_converges(tmp_path: Path, settings_factory) -> None:
+    folder = tmp_path / "batch"
+    write_batch(folder, FILES, edited=set(NAMES))
+    ref_edited = _reference(settings_factory, tmp_path / "ref-edited", folder)
+    write_batch(folder, FILES, edited=set())
+    ref = _reference(settings_factory, tmp_path / "ref", folder)
+    assert len(ref.sources) == 30 and ref.n_chunks >= 30
+
+    data = tmp_path / "data"
+    db = data / SQLITE_FILE
+    # (files edited in this round, write transactions let through before the kill)
+    rounds = [(set(), 4), (set(NAMES), 6), (set(NAMES[::2]), 5)]
+    before = snapshot(db)
+    for edited, skip in rounds:
+        write_batch(folder, FILES, edited=edited)
+        outcome = run_and_kill(kb_command("ingest", str(folder)), kb_env(data), db, delay_s=0, aim_write=True,
+                               skip_writes=skip)  # fmt: skip
+        assert (outcome.phase, outcome.returncode) == ("in-write", -signal.SIGKILL), outcome.stderr[-2000:]
+        assert _check_in_process(db) == []
+        after = snapshot(db)
+        assert partial_state_problems(after, [ref, ref_edited]) == []
+        current = {str(folder / f.name): file_sha256(folder / f.name) for f in FILES}
+        committed = [p for p, h in current.items() if after.file_hashes.get(p) == h != before.file_hashes.get(p)]
+        assert committed, f"the killed run committed no file before the kill (skip {skip})"
+        before = after
+
+    write_batch(folder, FILES, edited=set())
+    done = run_kb(data, "ingest", str(folder), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = json.loads(done.stdout)["counts"]
+    assert counts["failed"] == 0 and counts["ingested"] + counts["replaced"] + counts["unchanged"] == 30, counts
+    passed, report = kb_check(data)
+    assert passed, report
+    result = diff(snapshot(db), ref)
+    assert converged(result), result
+    assert result["min_embedding_cosine"] > 0.9999
