@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.docs_page import render_docs
 from api.errors import PayloadTooLarge, error_body, install_error_handlers
-from api.routes import ask, documents, health, ingest, provisions, search
+from api.routes import ask, audit, documents, health, ingest, provisions, search
 from api.runtime import Runtime
 from kb.settings import Settings, get_settings
 
@@ -48,7 +48,8 @@ SECURITY_HEADERS = {
 DESCRIPTION = (
     "Search Indian child-protection law (POCSO, IT Act, JJ Act, RTE, Child Labour, BNS/BNSS/BSA, ...) and get "
     "answers quoted from the law itself, each cited to its exact provision. Reads are open unless "
-    "api.require_key_for_reads is set; writes (POST /ingest, DELETE /documents/{id}) need the X-API-Key header. "
+    "api.require_key_for_reads is set; writes (POST /ingest, DELETE /documents/{id}) and the audit log "
+    "(GET /audit) need the X-API-Key header. "
     'Errors share one body: {"error": {"code", "message", "field"}}.'
 )
 
@@ -182,12 +183,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             {"name": "documents", "description": "Stored source documents."},
             {"name": "ingest", "description": "Adding documents (needs the API key)."},
             {"name": "health", "description": "Service health and store statistics."},
+            {"name": "audit", "description": "The log of every write (needs the API key)."},
         ],
     )
     app.state.settings = settings
     app.state.runtime = None
     install_error_handlers(app)
-    for module in (search, ask, provisions, documents, ingest, health):
+    for module in (search, ask, provisions, documents, ingest, health, audit):
         app.include_router(module.router)
     _pages(app)
     # Added last = outermost: security headers wrap everything, including 413s and CORS replies.

@@ -1,4 +1,5 @@
-"""The ``kb`` command.
+"""The ``kb`` command. Every write (ingest, delete, rebuild, migrate) is recorded in the audit
+log of the data directory as ``cli:<user>`` (:mod:`kb.audit`).
 
     kb ingest ../shared/sources/indiacode-md corpus/
     kb search "punishment for storing CSAM" --act pocso --json
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from api import render
 from api.runtime import Runtime
+from kb.audit import AuditLog, cli_actor, ingest_outcome
 from kb.errors import KBError
 from kb.settings import get_settings
 
@@ -40,6 +42,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def _runtime() -> Runtime:
     return Runtime.open(get_settings())
+
+
+def _audited(settings, action: str, targets: list):
+    """Record one write of this command in the audit log (see :meth:`kb.audit.AuditLog.record`)."""
+    return AuditLog.of(settings.data_dir).record(action, actor=cli_actor(), targets=[str(t) for t in targets])
 
 
 def _fail(err: KBError) -> None:
@@ -76,13 +83,17 @@ def ingest(
         with _progress() as progress:
             if rebuild:
                 task = progress.add_task("re-embedding", total=None)
-                report = rt.ingestor.rebuild(on_source=lambda s, i, n: progress.update(task, completed=i, total=n))
+                with _audited(rt.settings, "rebuild", []) as event:
+                    report = rt.ingestor.rebuild(on_source=lambda s, i, n: progress.update(task, completed=i, total=n))
+                    event.outcome = ingest_outcome(report.to_dict())
             if paths:
                 task = progress.add_task("ingesting", total=None)
-                report_paths = rt.ingestor.ingest(
-                    paths, doc_type=doc_type, audiences=audience or None,
-                    on_file=lambda r, i, n: progress.update(task, completed=i, total=n, description=Path(r.path).name[:40]),
-                )
+                with _audited(rt.settings, "ingest", paths) as event:
+                    report_paths = rt.ingestor.ingest(
+                        paths, doc_type=doc_type, audiences=audience or None,
+                        on_file=lambda r, i, n: progress.update(task, completed=i, total=n, description=Path(r.path).name[:40]),
+                    )
+                    event.outcome = ingest_outcome(report_paths.to_dict())
                 if report is not None:
                     report_paths.files[:0] = report.files
                     report_paths.seconds += report.seconds
@@ -218,21 +229,22 @@ def migrate(
 
     settings = get_settings()
     try:
-        source, target, label = migration_stores(settings, to)
+        with _audited(settings, "migrate", [f"to {to}"]) as event:
+            source, target, label = migration_stores(settings, to)
+            event.targets = [f"{label} -> {to}"]
+            try:
+                with _progress() as progress:
+                    task = progress.add_task(f"copying to {to}", total=None)
+                    report = run_migration(
+                        source, target, source_label=label, identity=settings.index_identity(), batch_chunks=batch_size,
+                        restart=restart, on_batch=lambda b: progress.update(task, completed=b.chunks_done, total=b.chunks_total),
+                    )
+            finally:
+                source.close()
+                target.close()
+            event.outcome = {"status": "ok", **report.to_dict()}
     except KBError as err:
         _fail(err)
-    try:
-        with _progress() as progress:
-            task = progress.add_task(f"copying to {to}", total=None)
-            report = run_migration(
-                source, target, source_label=label, identity=settings.index_identity(), batch_chunks=batch_size,
-                restart=restart, on_batch=lambda b: progress.update(task, completed=b.chunks_done, total=b.chunks_total),
-            )
-    except KBError as err:
-        _fail(err)
-    finally:
-        source.close()
-        target.close()
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -328,11 +340,12 @@ def index_corpus_if_empty(rt: Runtime, corpus: Path):
         return None
     # The manifest of official sources describes documents; it is not one.
     paths = sorted(p for p in corpus.iterdir() if p.name != MANIFEST and not p.name.startswith("."))
-    with _progress() as progress:
+    with _progress() as progress, _audited(rt.settings, "ingest", paths) as event:
         task = progress.add_task("indexing the starter corpus", total=None)
         report = rt.ingestor.ingest(
             paths, on_file=lambda r, i, n: progress.update(task, completed=i, total=n, description=Path(r.path).name[:40]),
         )
+        event.outcome = ingest_outcome(report.to_dict())
     counts = report.counts()
     err_console.print(f"indexed {corpus}: documents {counts['ingested']}, provisions {report.provisions}, "
                       f"chunks {report.chunks}, failed {counts['failed']}, {report.seconds:.1f} s")
@@ -375,10 +388,13 @@ def delete(
 
     rt = _runtime()
     try:
-        with rt.store.writer_lock(timeout_s=rt.settings.store.busy_timeout_ms / 1000):
-            record = _find_document(rt, doc_id)
-            if record is None or not rt.store.delete_source(record.doc_id):
-                _fail(NotFoundError(f"no stored document {doc_id!r}", doc_id=doc_id))
+        with _audited(rt.settings, "delete", [doc_id]) as event:
+            with rt.store.writer_lock(timeout_s=rt.settings.store.busy_timeout_ms / 1000):
+                record = _find_document(rt, doc_id)
+                if record is None or not rt.store.delete_source(record.doc_id):
+                    raise NotFoundError(f"no stored document {doc_id!r}", doc_id=doc_id)
+            event.targets = [record.doc_id]  # a prefix was given: record the document it named
+            event.outcome = {"status": "deleted", "title": record.title}
     except KBError as err:
         _fail(err)
     finally:
@@ -398,7 +414,7 @@ def _find_document(rt: Runtime, doc_id: str):
         matches.extend(r for r in batch if r.doc_id.startswith(doc_id))
         offset += len(batch)
     if len(matches) > 1:
-        _fail(KBError(f"{doc_id!r} matches {len(matches)} documents; give more characters"))
+        raise KBError(f"{doc_id!r} matches {len(matches)} documents; give more characters", doc_id=doc_id)
     return matches[0] if matches else None
 
 
@@ -440,7 +456,9 @@ def corpus_fetch(
     if not no_ingest and report.available:
         rt = _runtime()
         try:
-            ingested = corpus_cmd.ingest_fetched(rt.ingestor, report, _progress)
+            with _audited(settings, "ingest", [r.path for r in report.available]) as event:
+                ingested = corpus_cmd.ingest_fetched(rt.ingestor, report, _progress)
+                event.outcome = ingest_outcome(ingested.to_dict())
             warnings = corpus_cmd.identity_warnings(report, ingested)
         except KBError as err:
             _fail(err)

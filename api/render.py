@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kb.models import Answer, Citation, Hit, Provision
+from kb.models import Answer, Citation, GeneratedSentence, Hit, Provision
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -71,12 +71,23 @@ def citation_json(citation: Citation) -> dict[str, Any]:
     }
 
 
+def generated_sentence_json(sentence: GeneratedSentence) -> dict[str, Any]:
+    return {
+        "text": sentence.text,
+        "evidence_ids": list(sentence.evidence_ids),
+        "supported": sentence.supported,
+        "citations": [citation_json(c) for c in sentence.citations],
+    }
+
+
 def answer_json(answer: Answer) -> dict[str, Any]:
     return {
         "question": answer.question,
         "audience": answer.audience,
         "abstained": answer.abstained,
         "generated": answer.generated,
+        "generated_sentences": [generated_sentence_json(s) for s in answer.generated_sentences],
+        "generated_dropped": answer.generated_dropped,
         "summary": answer.summary,
         "steps": answer.steps,
         "notes": answer.notes,
@@ -109,6 +120,14 @@ def answer_text(console: Console, answer: Answer) -> None:
         console.print(f"[dim]Also searched for: {escape(', '.join(answer.expansions))}[/dim]")
     for i, step in enumerate(answer.steps, start=1):
         console.print(f"{i}. {escape(step)}")
+    for sentence in answer.generated_sentences:
+        if sentence.supported:
+            ids = "".join(f"[{i}]" for i in sentence.evidence_ids)
+            console.print(f"{escape(sentence.text)} [cyan]{escape(ids)}[/cyan]")
+        else:
+            console.print(f"[red](unsupported)[/red] {escape(sentence.text)}")
+    if answer.generated_sentences:
+        console.print("\n[bold]Evidence[/bold] (numbered in the order quoted below)")
     for citation in answer.citations:
         console.print(f"\n[bold cyan]{escape(citation.text)}[/bold cyan] — {escape(citation.locator.heading or '')}")
         for quote in citation.quotes:

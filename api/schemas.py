@@ -187,10 +187,20 @@ class CitationOut(BaseModel):
     quotes: list[QuoteOut]
 
 
+class GeneratedSentenceOut(BaseModel):
+    text: str = Field(description="A sentence phrased by the optional language model (evidence ids removed).")
+    evidence_ids: list[int] = Field(
+        description="Evidence the sentence cites: the quotes of `citations`, numbered from 1 in order.")
+    supported: bool = Field(
+        description="False only when answers.generator_unsupported='mark' kept a sentence that cited no valid "
+                    "evidence; such a sentence has no citations and must be shown as unsupported.")
+    citations: list[CitationOut] = Field(description="The stored quote behind each evidence id, one citation per id.")
+
+
 class AnswerResponse(BaseModel):
     model_config = _example({
         "question": "What must police do when a child reports sexual abuse?", "audience": "police",
-        "abstained": False, "generated": False,
+        "abstained": False, "generated": False, "generated_sentences": [], "generated_dropped": 0,
         "summary": "Procedure and duties under: POCSO Act, 2012, s. 19 (Reporting of offences.).",
         "steps": ["[within twenty-four hours] The police shall report the matter to the Child Welfare Committee. (POCSO Act, 2012, s. 19(6))"],
         "notes": [], "expansions": ["mandatory reporting"],
@@ -199,7 +209,11 @@ class AnswerResponse(BaseModel):
     question: str
     audience: Audience
     abstained: bool = Field(description="True when no stored provision answers the question; `nearest` then lists near misses.")
-    generated: bool
+    generated: bool = Field(description="True when a language model phrased `generated_sentences` from the quotes.")
+    generated_sentences: list[GeneratedSentenceOut] = Field(
+        default_factory=list, description="The phrased answer, sentence by sentence, each with its evidence.")
+    generated_dropped: int = Field(
+        0, description="Generated sentences left out: they cited no valid evidence or named a section outside it.")
     summary: str
     steps: list[str] = Field(description="Numbered procedure steps (police audience), each cited.")
     notes: list[str]
@@ -414,3 +428,29 @@ class StatsResponse(BaseModel):
     sections: int
     by_act: list[ActOut]
     by_doc_type: dict[str, DocTypeCount]
+
+
+# --------------------------------------------------------------------------- audit log
+class AuditEventOut(BaseModel):
+    """One write recorded in the audit log."""
+
+    model_config = _example({
+        "time": "2025-01-01T10:00:00.000Z", "actor": "key:1a2b3c4d", "action": "ingest", "targets": ["sop.md"],
+        "outcome": {"status": "ok", "counts": {"ingested": 1, "failed": 0}, "files": [
+            {"path": "sop.md", "status": "ingested", "doc_id": "ab" * 32, "reason": None}]},
+        "client": "203.0.113.7",
+    })
+    time: str | None = Field(description="When the write ended (UTC, ISO 8601).")
+    actor: str | None = Field(description="`key:` + 8 hex digits of the API key's SHA-256, or `cli:<user>`; never the key.")
+    action: str = Field(description="ingest, delete, rebuild or migrate (`unreadable` for a damaged line).")
+    targets: list[str] = Field(description="Files or document ids the write was asked for.")
+    outcome: dict[str, Any] = Field(description="`status` (ok, partial, failed, deleted, error) with counts and per-file results.")
+    client: str | None = Field(description="Address of the HTTP client; null for the command line.")
+
+
+class AuditPageOut(BaseModel):
+    total: int = Field(description="Events in the log.")
+    offset: int
+    limit: int
+    next_offset: int | None
+    events: list[AuditEventOut] = Field(description="Newest first.")

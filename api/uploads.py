@@ -2,7 +2,9 @@
 
 A client controls the file name of an upload, so the name is reduced to a plain base name and
 anything that could reach outside the upload folder (``..``, absolute paths, drive letters, NUL
-and other control characters) is refused. Files land in a fresh per-request folder under
+and other control characters) is refused, also when it is only spelled that way after Unicode
+compatibility folding (``．．／``, ``‥``: a later tool that normalises names must not turn them into
+``../``). Names are limited in characters and in UTF-8 bytes (file systems count bytes). Files land in a fresh per-request folder under
 ``<data_dir>/uploads``; the total size is counted while copying, so a body that lies about its
 Content-Length still stops at the limit.
 
@@ -20,6 +22,7 @@ import logging
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +34,8 @@ from kb.errors import QueryError
 
 log = logging.getLogger(__name__)
 MAX_NAME_CHARS = 180
+# NAME_MAX is 255 bytes on common file systems; leave room for a " (12)" de-duplication suffix.
+MAX_NAME_BYTES = 240
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _COPY_BLOCK = 1 << 16
@@ -42,22 +47,37 @@ def safe_name(raw: str | None) -> str:
         raise QueryError("an uploaded file has no file name", field="files", value=raw)
 
     def refuse(why: str) -> QueryError:
-        return QueryError(f"unsafe file name {raw!r}: {why}", field="files", value=raw)
+        shown = repr(raw) if len(raw) <= 120 else f"{raw[:120]!r}... ({len(raw)} characters)"
+        return QueryError(f"unsafe file name {shown}: {why}", field="files", value=raw)
 
-    if _CONTROL.search(raw):
-        raise refuse("control characters (NUL, newline, ...) are not allowed")
-    if raw.startswith(("/", "\\")) or _DRIVE.match(raw):
-        raise refuse("absolute paths are not allowed")
-    parts = re.split(r"[\\/]+", raw)
-    if any(part.strip() == ".." for part in parts):
-        raise refuse("'..' is not allowed")
-    name = parts[-1].strip()
-    if name in ("", "."):
-        raise refuse("it names a folder, not a file")
-    if name.startswith("."):
-        raise refuse("hidden files (starting with '.') are not indexed")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise refuse(f"not valid Unicode ({err.reason} at character {err.start})") from err
+    name = _base_name(raw, refuse, note="")
+    folded = unicodedata.normalize("NFKC", raw)
+    if folded != raw:
+        _base_name(folded, refuse, note=" (after Unicode compatibility folding)")
     if len(name) > MAX_NAME_CHARS:
         raise refuse(f"longer than {MAX_NAME_CHARS} characters")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise refuse(f"longer than {MAX_NAME_BYTES} bytes in UTF-8")
+    return name
+
+
+def _base_name(raw: str, refuse, *, note: str) -> str:
+    if _CONTROL.search(raw):
+        raise refuse(f"control characters (NUL, newline, ...) are not allowed{note}")
+    if raw.startswith(("/", "\\")) or _DRIVE.match(raw):
+        raise refuse(f"absolute paths are not allowed{note}")
+    parts = re.split(r"[\\/]+", raw)
+    if any(part.strip() == ".." for part in parts):
+        raise refuse(f"'..' is not allowed{note}")
+    name = parts[-1].strip()
+    if name in ("", "."):
+        raise refuse(f"it names a folder, not a file{note}")
+    if name.startswith("."):
+        raise refuse(f"hidden files (starting with '.') are not indexed{note}")
     return name
 
 
@@ -81,22 +101,31 @@ class UploadBatch:
         try:
             name = safe_name(original)
         except QueryError as err:
-            upload = SavedUpload(original or "", None, error=err.message)
-            self.saved.append(upload)
-            return upload
-        target = self._unique(name)
-        # Defence in depth: whatever safe_name let through must still resolve inside the folder.
-        if target.resolve().parent != self.folder.resolve():
-            upload = SavedUpload(original or "", None, error=f"unsafe file name {original!r}: resolves outside the upload folder")
-            self.saved.append(upload)
-            return upload
+            return self._refused(original, err.message)
+        try:
+            target = self._unique(name)
+            # Defence in depth: whatever safe_name let through must still resolve inside the folder.
+            if target.resolve().parent != self.folder.resolve():
+                return self._refused(original, f"unsafe file name {original!r}: resolves outside the upload folder")
+            self._copy(stream, target)
+        except OSError as err:
+            # The file system refused the name or the copy (name too long for it, disk full):
+            # this file fails, the others go on.
+            return self._refused(original, f"could not save {original!r}: {err.strerror or err}")
+        upload = SavedUpload(original or name, target)
+        self.saved.append(upload)
+        return upload
+
+    def _copy(self, stream: BinaryIO, target: Path) -> None:
         with target.open("xb") as out:
             while block := stream.read(_COPY_BLOCK):
                 self.total_bytes += len(block)
                 if self.total_bytes > self.limit:
                     raise PayloadTooLarge(self.limit, self.total_bytes)
                 out.write(block)
-        upload = SavedUpload(original or name, target)
+
+    def _refused(self, original: str | None, reason: str) -> SavedUpload:
+        upload = SavedUpload(original or "", None, error=reason)
         self.saved.append(upload)
         return upload
 

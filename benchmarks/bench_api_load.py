@@ -1,24 +1,38 @@
 """Load on the HTTP service: N concurrent clients for T seconds against /search and /ask.
 
-    python benchmarks/bench_api_load.py                       # fixture corpus, 20 clients, 30 s
-    python benchmarks/bench_api_load.py --clients 40 --seconds 60 --ask-share 0.5
-    python benchmarks/bench_api_load.py --data-dir .kb        # an existing store (kb serve's)
-    python benchmarks/bench_api_load.py --index ../shared/sources/indiacode-md/the-protection-of-children-from-sexual-offences-act-2012
+    python benchmarks/bench_api_load.py                       # fixture corpus, 20 clients, 30 s, mixed
+    python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --clients 50 --seconds 60 --runs search,ask,mixed
+    python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --runs search --open-rate 40 --seconds 60
+    python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --runs search --workers 2 --profile /tmp/search.svg
+    python benchmarks/bench_api_load.py --index ../shared/sources/indiacode-md --keep-store /tmp/kb-acts   # build once
 
-The service runs as a uvicorn subprocess on a free loopback port (the way ``kb serve`` runs it,
-one process); clients are threads with their own HTTP connection. Questions come from
-``../shared/eval/dev_questions.jsonl`` when present (with their audience), else a built-in list.
-Prints per endpoint: requests, throughput, p50/p95/p99 latency and errors (non-200 or failed).
-Loops are bounded by time and by --max-requests; nothing leaves the machine.
+The service is started with ``kb serve`` on a free loopback port (``--workers`` passed through).
+Queries come from :mod:`load_queries`: the dev questions and ~700 distinct variants of them.
+
+Two ways to load it:
+
+* **closed loop** (default): ``--clients`` threads, each with its own HTTP connection, send the
+  next request as soon as the previous one returns. Latency then includes queueing in the server:
+  with C clients and a throughput of X req/s, the mean latency is C / X (Little's law).
+* **open loop** (``--open-rate R``): requests arrive at R per second (Poisson arrivals, fixed
+  seed) whatever the service does; up to ``--clients`` are in flight. Latency is counted from the
+  scheduled arrival, so a backlog shows up in the figures instead of slowing the arrivals down.
+
+Runs (``--runs search,ask,mixed``) go one after the other against the same server. Each prints
+per endpoint: requests, throughput, p50/p95/p99 latency and errors (non-200 or failed), plus the
+server's CPU time per request, the load average, and how many requests repeated an earlier query
+(what a cache keyed by the query could save). Loops are bounded by time and by --max-requests;
+nothing leaves the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
+import queue
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -33,27 +47,13 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from load_queries import build_queries, load_rows  # noqa: E402
+
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
 FIXTURES = ROOT / "tests" / "fixtures" / "api"
-AUDIENCES = ("lawyer", "police", "ngo")
-FALLBACK = [
-    ("lawyer", "What is the punishment for failing to report an offence against a child?"),
-    ("police", "What must the police do when a child reports sexual abuse?"),
-    ("ngo", "Where should a child's statement be recorded?"),
-    ("lawyer", "punishment for publishing material depicting children in sexually explicit acts"),
-    ("police", "how is the age of a child determined"),
-    ("ngo", "what is a Special Court"),
-]
-
-
-def load_questions(path: Path) -> list[tuple[str, str]]:
-    if not path.is_file():
-        print(f"(questions: {path} not found, using {len(FALLBACK)} built-in questions)")
-        return FALLBACK
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    print(f"(questions: {len(rows)} from {path})")
-    # Questions written for "anyone" are asked as a lawyer would (the API takes lawyer, police, ngo).
-    return [(row.get("audience") if row.get("audience") in AUDIENCES else "lawyer", row["question"]) for row in rows]
+ASK_SHARE = {"search": 0.0, "ask": 1.0}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -78,15 +78,28 @@ def build_store(data_dir: Path, paths: list[Path]) -> None:
         print("failed:", [(f.path, f.reason) for f in report.failed])
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "KB_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "HAYSTACK_TELEMETRY_ENABLED": "False"}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "KB_DATA_DIR": str(data_dir), "KB_LOG_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1", "HAYSTACK_TELEMETRY_ENABLED": "False", **(extra or {})}
 
 
-def wait_ready(base: str, server: subprocess.Popen, timeout_s: float = 180) -> None:
+def start_server(data_dir: Path, port: int, workers: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``kb serve`` on 127.0.0.1:port over ``data_dir`` (never indexes the starter corpus)."""
+    command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--no-index-corpus"] + (["--workers", str(workers)] if workers > 1 else [])
+    return subprocess.Popen(command, cwd=ROOT, env=server_env(data_dir, env))
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def wait_ready(base: str, server: subprocess.Popen, timeout_s: float = 300) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -100,37 +113,125 @@ def wait_ready(base: str, server: subprocess.Popen, timeout_s: float = 180) -> N
     raise SystemExit(f"the server did not answer /health within {timeout_s} s")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn workers are children of the supervisor)."""
+    tree, frontier = [pid], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        found = [int(c) for c in children.read_text().split()] if children.exists() else []
+        tree += found
+        frontier += found
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its descendants."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, in MB."""
+    total_kb = 0
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total_kb / 1024
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 class Recorder:
+    """Latencies and errors per endpoint; also how many requests repeated a query already sent."""
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latency: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, Counter] = defaultdict(Counter)
+        self.sent: set[tuple[str, str]] = set()
+        self.repeats = 0
 
-    def add(self, endpoint: str, seconds: float, outcome: str | None) -> None:
+    def add(self, endpoint: str, query: str, seconds: float, outcome: str | None) -> None:
         with self.lock:
+            if (endpoint, query) in self.sent:
+                self.repeats += 1
+            self.sent.add((endpoint, query))
             if outcome is None:
                 self.latency[endpoint].append(seconds)
             else:
                 self.errors[endpoint][outcome] += 1
 
 
-def client_loop(base: str, questions: list[tuple[str, str]], ask_share: float, deadline: float, budget: itertools.count,
+def send(client: httpx.Client, endpoint: str, audience: str, query: str) -> str | None:
+    """One request; None when it succeeded, else what went wrong."""
+    try:
+        if endpoint == "/ask":
+            response = client.post("/ask", json={"question": query, "audience": audience})
+        else:
+            response = client.get("/search", params={"q": query, "top_k": 10})
+    except httpx.HTTPError as err:
+        return type(err).__name__
+    return None if response.status_code == 200 else f"HTTP {response.status_code}"
+
+
+def pick(rng: random.Random, queries: list[tuple[str, str]], ask_share: float) -> tuple[str, str, str]:
+    audience, query = rng.choice(queries)
+    return ("/ask" if rng.random() < ask_share else "/search"), audience, query
+
+
+def client_loop(base: str, queries: list[tuple[str, str]], ask_share: float, deadline: float, budget: itertools.count,
                 max_requests: int, recorder: Recorder, seed: int) -> None:
+    """Closed loop: the next request leaves when the previous one returned."""
     rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=60) as client:
         while time.monotonic() < deadline and next(budget) < max_requests:
-            audience, question = rng.choice(questions)
-            if rng.random() < ask_share:
-                endpoint, call = "/ask", lambda: client.post("/ask", json={"question": question, "audience": audience})
-            else:
-                endpoint, call = "/search", lambda: client.get("/search", params={"q": question, "top_k": 10})
+            endpoint, audience, query = pick(rng, queries, ask_share)
             started = time.perf_counter()
-            try:
-                response = call()
-                outcome = None if response.status_code == 200 else f"HTTP {response.status_code}"
-            except httpx.HTTPError as err:
-                outcome = type(err).__name__
-            recorder.add(endpoint, time.perf_counter() - started, outcome)
+            outcome = send(client, endpoint, audience, query)
+            recorder.add(endpoint, query, time.perf_counter() - started, outcome)
+
+
+def open_loop(base: str, queries: list[tuple[str, str]], ask_share: float, rate: float, seconds: float,
+              in_flight: int, recorder: Recorder, seed: int) -> int:
+    """Open loop: Poisson arrivals at ``rate``/s for ``seconds``, served by ``in_flight`` connections.
+    Latency runs from the scheduled arrival. Returns the largest backlog of waiting requests seen."""
+    rng = random.Random(seed)
+    work: queue.Queue = queue.Queue()
+    backlog = 0
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while (item := work.get()) is not None:
+                arrival, endpoint, audience, query = item
+                outcome = send(client, endpoint, audience, query)
+                recorder.add(endpoint, query, time.perf_counter() - arrival, outcome)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(in_flight)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    arrival = start
+    while (arrival := arrival + rng.expovariate(rate)) < start + seconds:
+        time.sleep(max(0.0, arrival - time.perf_counter()))
+        work.put((arrival, *pick(rng, queries, ask_share)))
+        backlog = max(backlog, work.qsize())
+    for _ in threads:
+        work.put(None)
+    for thread in threads:
+        thread.join(timeout=120)
+    return backlog
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -139,67 +240,123 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def report(recorder: Recorder, seconds: float, clients: int) -> None:
-    print(f"\n{clients} clients for {seconds:.1f} s")
-    print(f"{'endpoint':<9} {'ok':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8}  errors")
-    total_ok = 0
+def report(recorder: Recorder, seconds: float, label: str, server_cpu: float, client_cpu: float) -> None:
+    print(f"\n{label}: {seconds:.1f} s")
+    print(f"{'endpoint':<9} {'ok':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}  errors")
+    total_ok = total_errors = 0
     for endpoint in sorted(set(recorder.latency) | set(recorder.errors)):
         lat = recorder.latency.get(endpoint, [])
         errors = dict(recorder.errors.get(endpoint, {}))
         total_ok += len(lat)
+        total_errors += sum(errors.values())
         if lat:
             ms = [v * 1000 for v in lat]
             print(f"{endpoint:<9} {len(lat):>7} {len(lat) / seconds:>8.1f} {percentile(ms, 50):>8.0f} {percentile(ms, 95):>8.0f} "
-                  f"{percentile(ms, 99):>8.0f} {statistics.fmean(ms):>8.0f}  {errors or 0}")
+                  f"{percentile(ms, 99):>8.0f} {statistics.fmean(ms):>8.0f} {max(ms):>8.0f}  {errors or 0}")
         else:
-            print(f"{endpoint:<9} {0:>7} {0:>8.1f} {'-':>8} {'-':>8} {'-':>8} {'-':>8}  {errors}")
-    print(f"{'all':<9} {total_ok:>7} {total_ok / seconds:>8.1f}")
+            print(f"{endpoint:<9} {0:>7} {0:>8.1f} {'-':>8} {'-':>8} {'-':>8} {'-':>8} {'-':>8}  {errors}")
+    print(f"{'all':<9} {total_ok:>7} {total_ok / seconds:>8.1f}  errors {total_errors}")
+    requests = total_ok + total_errors
+    if requests:
+        print(f"server CPU {server_cpu:.1f} s = {1000 * server_cpu / requests:.1f} ms per request "
+              f"({server_cpu / seconds:.2f} cores busy); load generator CPU {client_cpu:.1f} s "
+              f"({client_cpu / seconds:.2f} cores); repeated queries {recorder.repeats}/{requests} "
+              f"({100 * recorder.repeats / requests:.0f}%)")
+
+
+def run_one(base: str, server_pid: int, queries: list[tuple[str, str]], name: str, args: argparse.Namespace,
+            seed: int) -> None:
+    ask_share = ASK_SHARE.get(name, args.ask_share)
+    before = load_average()
+    recorder = Recorder()
+    cpu0, client0 = cpu_seconds(server_pid), time.process_time()
+    started = time.monotonic()
+    if args.open_rate:
+        backlog = open_loop(base, queries, ask_share, args.open_rate, args.seconds, args.clients, recorder, seed)
+        label = f"{name} open loop, {args.open_rate:g} req/s offered, up to {args.clients} in flight (max backlog {backlog})"
+    else:
+        budget = itertools.count()
+        deadline = started + args.seconds
+        threads = [threading.Thread(target=client_loop, args=(base, queries, ask_share, deadline, budget,
+                                                               args.max_requests, recorder, seed * 1000 + i), daemon=True)
+                   for i in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=args.seconds + 120)
+        label = f"{name} closed loop, {args.clients} clients"
+    elapsed = time.monotonic() - started
+    report(recorder, elapsed, f"{label}, {args.workers} worker(s), /ask share {ask_share:g}",
+           cpu_seconds(server_pid) - cpu0, time.process_time() - client0)
+    print(f"load average before {before}, after {load_average()}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=20, help="Closed loop: clients; open loop: most requests in flight.")
+    parser.add_argument("--seconds", type=float, default=30.0, help="Length of each run.")
+    parser.add_argument("--runs", default="mixed", help="Comma-separated runs: search, ask, mixed (uses --ask-share).")
+    parser.add_argument("--ask-share", type=float, default=0.3, help="Share of /ask requests in a mixed run.")
+    parser.add_argument("--open-rate", type=float, help="Open loop at this many requests per second instead of closed loop.")
+    parser.add_argument("--workers", type=int, default=1, help="kb serve --workers.")
+    parser.add_argument("--max-requests", type=int, default=1_000_000, help="Closed loop: stop after this many requests per run.")
+    parser.add_argument("--data-dir", type=Path, help="An existing store's data directory (default: build one).")
+    parser.add_argument("--index", type=Path, nargs="*", default=[FIXTURES], help="Files/folders to index into a new store.")
+    parser.add_argument("--keep-store", type=Path, help="Build the store here and keep it (reuse with --data-dir).")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--warmup", type=int, default=20, help="Requests sent before measuring (model and caches loaded).")
+    parser.add_argument("--profile", type=Path, help="Record the server with py-spy during the runs (.svg flame graph "
+                        "or .txt collapsed stacks).")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="Extra server environment.")
+    args = parser.parse_args()
+    args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    if not 1 <= args.clients <= 500 or not 0 < args.seconds <= 3600 or not 1 <= args.workers <= 16:
+        raise SystemExit("--clients must be 1..500, --seconds 0..3600 and --workers 1..16")
+    if unknown := [r for r in args.runs if r not in ("search", "ask", "mixed")]:
+        raise SystemExit(f"--runs takes search, ask, mixed; got {unknown}")
+    if args.open_rate is not None and not 0 < args.open_rate <= 1000:
+        raise SystemExit("--open-rate must be 0..1000 requests per second")
+    return args
+
+
+def start_profiler(target: Path, pid: int, seconds: float) -> subprocess.Popen:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    fmt = "flamegraph" if target.suffix == ".svg" else "raw"
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--subprocesses", "--duration", str(int(seconds)),
+                             "--rate", "200", "--format", fmt, "--output", str(target), "--nonblocking"])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--ask-share", type=float, default=0.3, help="Share of requests sent to /ask (rest: /search).")
-    parser.add_argument("--max-requests", type=int, default=1_000_000, help="Stop after this many requests in total.")
-    parser.add_argument("--data-dir", type=Path, help="An existing store's data directory (default: build one).")
-    parser.add_argument("--index", type=Path, nargs="*", default=[FIXTURES], help="Files/folders to index into a temp store.")
-    parser.add_argument("--questions", type=Path, default=QUESTIONS)
-    args = parser.parse_args()
-    if not 1 <= args.clients <= 500 or not 0 < args.seconds <= 3600:
-        raise SystemExit("--clients must be 1..500 and --seconds 0..3600")
-
-    questions = load_questions(args.questions)
+    args = parse_args()
+    queries = build_queries(load_rows(args.questions))
+    print(f"(distinct queries: {len(queries)}; load average {load_average()}; {os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory(prefix="kb-load-") as tmp:
         data_dir = args.data_dir
         if data_dir is None:
-            data_dir = Path(tmp) / "data"
+            data_dir = args.keep_store or Path(tmp) / "data"
             build_store(data_dir, args.index)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start_server(data_dir, port)
+        env = dict(item.split("=", 1) for item in args.env)
+        server = start_server(data_dir, port, args.workers, env)
+        profiler = None
         try:
             wait_ready(base, server)
-            for audience, question in questions[:3]:  # warm caches outside the measurement
-                httpx.post(base + "/ask", json={"question": question, "audience": audience}, timeout=60)
-            recorder = Recorder()
-            budget = itertools.count()
-            started = time.monotonic()
-            deadline = started + args.seconds
-            threads = [threading.Thread(target=client_loop, args=(base, questions, args.ask_share, deadline, budget,
-                                                                   args.max_requests, recorder, i), daemon=True)
-                       for i in range(args.clients)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=args.seconds + 120)
-            report(recorder, time.monotonic() - started, args.clients)
+            warm = random.Random(0)
+            with httpx.Client(base_url=base, timeout=120) as client:  # model and caches loaded outside the figures
+                for i in range(args.warmup):
+                    send(client, "/ask" if i % 2 else "/search", *warm.choice(queries))
+            print(f"server RSS after warm-up: {rss_mb(server.pid):.0f} MB")
+            if args.profile:
+                profiler = start_profiler(args.profile, server.pid, args.seconds * len(args.runs))
+            for i, name in enumerate(args.runs):
+                run_one(base, server.pid, queries, name, args, seed=i + 1)
+            print(f"\nserver RSS at the end: {rss_mb(server.pid):.0f} MB")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
+            if profiler is not None:
+                profiler.wait(timeout=60)
+                print(f"profile written to {args.profile}")
 
 
 if __name__ == "__main__":

@@ -91,11 +91,13 @@ def run_backend(backend: str, onnx_dir: str, texts: list[str], files: list[str],
     encoder.embed_texts(texts[:batch_size])  # first batch allocates kernels and arenas
     out["load_s"] = time.perf_counter() - started
     if standalone:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         vectors = np.asarray(encoder.embed_texts(texts), dtype=np.float32)
         out["encode_s"] = time.perf_counter() - started
+        out["encode_cpu_ms_per_chunk"] = (time.process_time() - cpu) * 1000 / len(texts)
         out["chunks_per_s"] = len(texts) / out["encode_s"]
         out["vectors"] = vectors
+        out["load_avg"] = os.getloadavg()[0]
     if quality:
         with tempfile.TemporaryDirectory(prefix=f"bench-enc-{backend}-") as tmp:
             settings = Settings(data_dir=Path(tmp), embedding=embedding)
@@ -112,7 +114,9 @@ def _ingest_and_evaluate(settings, encoder, files: list[Path]) -> dict:
 
     store = open_store(settings)
     try:
+        cpu = time.process_time()
         report = Ingestor(store, encoder, settings).ingest(files, prune=False)
+        cpu = time.process_time() - cpu
         if report.failed:
             raise SystemExit(f"{settings.embedding.backend}: ingest failed for {[(f.path, f.reason) for f in report.failed]}")
         result = evaluate(load_questions(QUESTIONS), Searcher(store, encoder, settings), None)
@@ -120,6 +124,7 @@ def _ingest_and_evaluate(settings, encoder, files: list[Path]) -> dict:
         store.close()
     return {
         "ingest_s": report.seconds, "ingest_encode_s": report.encode_seconds, "ingest_chunks": report.chunks,
+        "ingest_cpu_s": cpu,
         "hit@5": result["overall"]["hit@5"], "mrr": result["overall"]["mrr"], "hit@1": result["overall"]["hit@1"],
         "top5": {row["id"]: row["ranked"] for row in result["per_question"]},
     }  # fmt: skip
@@ -146,11 +151,12 @@ def print_table(results: list[dict]) -> None:
     import numpy as np
 
     base = next((r for r in results if r["backend"] == "torch"), None)
-    print(f"\n{'backend':<11}{'load s':>7}{'chunks/s':>10}{'speed-up':>9}{'ingest s':>10}{'encode s':>10}"
+    print(f"\n{'backend':<11}{'load s':>7}{'chunks/s':>10}{'speed-up':>9}{'CPU ms/chunk':>13}{'ingest s':>10}{'encode s':>10}"
           f"{'outside enc':>12}{'ingest x':>9}{'hit@5':>7}{'hit@1':>7}{'MRR':>7}{'cos mean/p1/min':>22}{'RSS MB':>8}")  # fmt: skip
     for r in results:
         speed = f"{r['chunks_per_s']:.1f}" if "chunks_per_s" in r else "-"
         speed_up = f"{r['chunks_per_s'] / base['chunks_per_s']:.2f}x" if base and "chunks_per_s" in r and "chunks_per_s" in base else "-"
+        cpu = f"{r['encode_cpu_ms_per_chunk']:.1f}" if "encode_cpu_ms_per_chunk" in r else "-"
         if "ingest_s" in r:
             ingest = f"{r['ingest_s']:>10.1f}{r['ingest_encode_s']:>10.1f}{1 - r['ingest_encode_s'] / r['ingest_s']:>11.1%}"
             ingest_x = f"{base['ingest_s'] / r['ingest_s']:.2f}x" if base and "ingest_s" in base else "-"
@@ -161,7 +167,12 @@ def print_table(results: list[dict]) -> None:
         if base is not None and "vectors" in r and "vectors" in base:
             c = (r["vectors"].astype(np.float64) * base["vectors"]).sum(axis=1)
             cos = f"{c.mean():.4f}/{np.percentile(c, 1):.4f}/{c.min():.4f}"
-        print(f"{r['backend']:<11}{r['load_s']:>7.1f}{speed:>10}{speed_up:>9}{ingest} {ingest_x:>8}{quality}{cos:>22}{r['peak_rss_mb']:>8.0f}")
+        print(f"{r['backend']:<11}{r['load_s']:>7.1f}{speed:>10}{speed_up:>9}{cpu:>13}{ingest} {ingest_x:>8}{quality}{cos:>22}"
+              f"{r['peak_rss_mb']:>8.0f}")  # fmt: skip
+    for r in results:
+        if "ingest_s" in r:
+            print(f"{r['backend']}: ingest of {r['ingest_chunks']} chunks, {r['ingest_cpu_s']:.0f} CPU s for "
+                  f"{r['ingest_s']:.0f} wall s; load average after the encoder run {r.get('load_avg', float('nan')):.1f}")  # fmt: skip
     if base is not None and "top5" in base:
         for r in results:
             if r is base or "top5" not in r:

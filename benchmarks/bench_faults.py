@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -54,9 +55,9 @@ def build_batch(args: argparse.Namespace) -> tuple[list, str]:
         parts = sorted(p for p in SOURCES.glob("*/part-*.md") if "## Section " in p.read_text(encoding="utf-8"))
         acts = len({p.parent.name for p in parts})
         files = slice_acts(parts, sections_per_file=args.sections_per_file, max_files=args.files)
-        return files, f"{len(parts)} Markdown parts of {acts} Acts in {SOURCES}"
+        return files, f"{len(parts)} Markdown parts of {acts} Acts in {SOURCES}, {args.sections_per_file} sections a file"
     files = slice_acts(FIXTURE_ACTS, sections_per_file=1, whole=FIXTURE_WHOLE, max_files=args.files)
-    return files, "team-written fixtures (tests/fixtures)"
+    return files, "team-written fixtures (tests/fixtures), 1 section a file"
 
 
 def ingest_uninterrupted(data: Path, folder: Path) -> tuple[dict, float]:
@@ -69,21 +70,25 @@ def ingest_uninterrupted(data: Path, folder: Path) -> tuple[dict, float]:
 
 
 class Estimator:
-    """Expected run time of `kb ingest` from the reference runs: start-up of a run with nothing to
-    do, model load, seconds per chunk (from the per-file times after the first file)."""
+    """Expected run time of `kb ingest` from the reference runs: the start-up of a run with nothing
+    to do, plus (when files are pending) the model load and each pending file's reference time."""
 
-    def __init__(self, report: dict, noop_wall: float, chunks_by_hash: dict[str, int]) -> None:
-        files = [f for f in report["files"] if f["status"] == "ingested"]
-        rest_s, rest_chunks = sum(f["seconds"] for f in files[1:]), sum(f["chunks"] for f in files[1:])
-        self.per_chunk = rest_s / max(rest_chunks, 1)
-        self.load = max(files[0]["seconds"] - files[0]["chunks"] * self.per_chunk, 0.0)
+    def __init__(self, reports: list[tuple[dict, dict[str, str]]], noop_wall: float) -> None:
         self.noop = noop_wall
-        self.chunks_by_hash = chunks_by_hash
+        self.seconds: dict[str, float] = {}
+        loads = []
+        for report, hash_of_path in reports:
+            files = [f for f in report["files"] if f["status"] in ("ingested", "replaced")]
+            typical = statistics.median(f["seconds"] for f in files[1:]) if len(files) > 1 else 0.0
+            loads.append(max(files[0]["seconds"] - typical, 0.0))  # the model loads inside the first file
+            for index, f in enumerate(files):
+                self.seconds[hash_of_path[f["path"]]] = typical if index == 0 else f["seconds"]
+        self.load = statistics.mean(loads)
 
     def expected(self, pending_hashes: list[str]) -> float:
         if not pending_hashes:
             return self.noop
-        return self.noop + self.load + self.per_chunk * sum(self.chunks_by_hash.get(h, 0) for h in pending_hashes)
+        return self.noop + self.load + sum(self.seconds.get(h, 0.0) for h in pending_hashes)
 
 
 def main() -> None:
@@ -99,7 +104,7 @@ def main() -> None:
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
     rng = random.Random(seed)
     files, described = build_batch(args)
-    print(f"seed {seed}; batch: {len(files)} files cut from {described}, {args.sections_per_file} sections a file")
+    print(f"seed {seed}; batch: {len(files)} files cut from {described}")
 
     with tempfile.TemporaryDirectory(prefix="kb-faults-") as tmp:
         tmp_path = Path(tmp).resolve()
@@ -118,13 +123,13 @@ def main() -> None:
         report_noop, wall_noop = ingest_uninterrupted(tmp_path / "ref-a", folder)
         assert report_noop["counts"]["unchanged"] == len(files), report_noop["counts"]
         assert converged(diff(snapshot(tmp_path / "ref-a" / SQLITE_FILE), ref_a)), "a run with nothing to do changed the store"
-        chunks_by_hash = {hashes_a[f["path"].rsplit("/", 1)[1]]: f["chunks"] for f in report_a["files"]}
-        chunks_by_hash |= {hashes_b[f["path"].rsplit("/", 1)[1]]: f["chunks"] for f in report_b["files"]}
-        est = Estimator(report_a, wall_noop, chunks_by_hash)
+        est = Estimator([(report_a, {str(folder / n): h for n, h in hashes_a.items()}),
+                         (report_b, {str(folder / n): h for n, h in hashes_b.items()})], wall_noop)
         print(f"reference A: {len(ref_a.sources)} sources, {ref_a.n_chunks} chunks, {wall_a:.1f} s wall "
               f"(encode {report_a['encode_seconds']:.1f} s); reference B (edited): {ref_b.n_chunks} chunks, {wall_b:.1f} s; "
               f"run with nothing to do: {wall_noop:.1f} s")  # fmt: skip
-        print(f"estimate: start-up {est.noop:.1f} s + model load {est.load:.1f} s + {est.per_chunk * 1000:.0f} ms/chunk\n")
+        print(f"estimate of a run: start-up {est.noop:.1f} s + model load {est.load:.1f} s + the pending files' "
+              f"reference times (median {statistics.median(est.seconds.values()):.2f} s a file)\n")
 
         # 2. kills on one store
         data = tmp_path / "data"

@@ -153,7 +153,9 @@ def _pdf_errors() -> tuple[type[BaseException], ...]:
 
     # pypdf reports damaged files through its own errors but also through plain Python errors
     # raised deep in its object parser; each of them means "this PDF cannot be read".
-    return (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError, zlib.error, RecursionError)
+    # NotImplementedError: a stream names a filter pypdf does not know (a damaged "/FlateDecode").
+    return (PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, OSError, zlib.error, RecursionError,
+            NotImplementedError)
 
 
 def convert_pdf(data: bytes, path: str, settings: IngestSettings) -> ConvertedText:
@@ -166,6 +168,13 @@ def convert_pdf(data: bytes, path: str, settings: IngestSettings) -> ConvertedTe
         reader = PdfReader(io.BytesIO(data))
         _unlock(reader, path)
         texts = [(page.extract_text() or "") for page in reader.pages]
+        if not texts:
+            raise IngestError("corrupt PDF: no pages found (truncated file?)", path=path)
+        texts = [_tidy_page(t) for t in texts]
+        # The info dictionary and page resources are parsed lazily: a damaged one fails here, not above.
+        metadata = _pdf_metadata(reader)
+        empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < _MIN_PAGE_CHARS]
+        scanned = [n for n in empty if _has_images(reader.pages[n - 1])]
     except IngestError:
         raise
     except (DependencyError, FileNotDecryptedError) as err:
@@ -173,12 +182,6 @@ def convert_pdf(data: bytes, path: str, settings: IngestSettings) -> ConvertedTe
     except errors as err:
         truncated = " (truncated: no %%EOF marker)" if b"%%EOF" not in data[-4096:] else ""
         raise IngestError(f"corrupt PDF{truncated}: {type(err).__name__}: {err}", path=path) from err
-    if not texts:
-        raise IngestError("corrupt PDF: no pages found (truncated file?)", path=path)
-    texts = [_tidy_page(t) for t in texts]
-    metadata = _pdf_metadata(reader)
-    empty = [i + 1 for i, t in enumerate(texts) if len(re.sub(r"\s", "", t)) < _MIN_PAGE_CHARS]
-    scanned = [n for n in empty if _has_images(reader.pages[n - 1])]
     ocr_used = False
     if scanned:
         ocr_used = _ocr_pages(data, texts, scanned, settings, path, metadata, all_scanned=len(empty) == len(texts))

@@ -20,6 +20,7 @@ import codecs
 import io
 import re
 import zipfile
+import zlib
 
 from ingest import sniff as media
 from ingest.decode import UndecodableText, decode_text
@@ -38,6 +39,11 @@ _SELF_CLOSING_SIBLINGS = {"p", "li", "td", "th", "tr", "dt", "dd", "option"}
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)((?:\s[^<>]*?)?)(/?)>")
 _RAW_BLOCKS = re.compile(r"<(script|style|textarea)\b.*?</\1\s*>|<!--.*?-->", re.I | re.S)
 _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w-]+)", re.I)
+
+# What reading a damaged archive raises besides BadZipFile: a corrupt deflate stream (zlib.error),
+# an unknown compression method (NotImplementedError), a cut member (EOFError), offsets that
+# point before the start (ValueError from the seek).
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, ValueError, OSError)
 
 MAX_ZIP_ENTRIES = 5000
 MAX_ZIP_RATIO = 100  # DOCX XML compresses ~5-20x; 100x over many megabytes is a bomb
@@ -175,8 +181,8 @@ def check_zip(data: bytes, path: str, settings: IngestSettings) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-    except zipfile.BadZipFile as err:
-        raise IngestError(f"corrupt DOCX (bad ZIP archive): {err}", path=path) from err
+    except _ZIP_ERRORS as err:
+        raise IngestError(f"corrupt DOCX (bad ZIP archive): {type(err).__name__}: {err}", path=path) from err
     if len(infos) > MAX_ZIP_ENTRIES:
         raise IngestError(f"DOCX holds {len(infos)} entries, over {MAX_ZIP_ENTRIES}: refused as a possible ZIP bomb", path=path)
     if "word/document.xml" not in {i.filename for i in infos}:
@@ -205,9 +211,14 @@ def convert_docx(data: bytes, path: str, settings: IngestSettings) -> ConvertedT
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(_docx_blocks(document))
-    except (PackageNotFoundError, XMLSyntaxError, KeyError, ValueError, zipfile.BadZipFile) as err:
+        metadata = _docx_metadata(document)
+    except (PackageNotFoundError, XMLSyntaxError, KeyError, *_ZIP_ERRORS) as err:
         raise IngestError(f"corrupt DOCX: {type(err).__name__}: {err}", path=path) from err
-    return ConvertedText(path=path, text="\n\n".join(blocks), media_type=media.DOCX, metadata=_docx_metadata(document))
+    except (AttributeError, TypeError) as err:
+        # python-docx maps XML elements to classes by tag name; in a damaged part an element is
+        # missing or has the wrong kind, and its accessors fail with these.
+        raise IngestError(f"corrupt DOCX: {type(err).__name__}: {err}", path=path) from err
+    return ConvertedText(path=path, text="\n\n".join(blocks), media_type=media.DOCX, metadata=metadata)
 
 
 def _docx_blocks(document):

@@ -252,8 +252,30 @@ class Citation:
 
 
 @dataclass
+class GeneratedSentence:
+    """A sentence phrased by the optional language model, kept only with the evidence it cites.
+
+    ``evidence_ids`` number the quotes of :attr:`Answer.citations` in order, from 1;
+    ``citations`` are those stored quotes, one citation per id. A sentence with
+    ``supported=False`` cited no valid evidence and carries no citation: it is shown flagged,
+    never as cited (``answers.generator_unsupported = "mark"``).
+
+        >>> GeneratedSentence("Police must record every report.", [2], [], True).supported
+        True
+    """
+
+    text: str
+    evidence_ids: list[int] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    supported: bool = True
+
+
+@dataclass
 class Answer:
-    """An answer made of the law's own words. ``abstained`` answers list nearest matches only."""
+    """An answer made of the law's own words. ``abstained`` answers list nearest matches only.
+
+    When the optional generator phrased it, ``generated`` is true and ``generated_sentences``
+    hold the phrased sentences; ``citations`` stay the verified evidence underneath."""
 
     question: str
     audience: str
@@ -266,3 +288,5 @@ class Answer:
     steps: list[str] = field(default_factory=list)  # police audience: numbered procedure steps
     abstained: bool = False
     generated: bool = False
+    generated_sentences: list[GeneratedSentence] = field(default_factory=list)
+    generated_dropped: int = 0  # generated sentences left out: no valid evidence id, or a section outside it

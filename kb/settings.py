@@ -20,6 +20,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,7 +41,8 @@ class StoreSettings(BaseModel):
 class ElasticsearchSettings(BaseModel):
     """Connection to an Elasticsearch 8.x cluster (used when store.backend='elasticsearch')."""
 
-    url: str | None = Field(None, description="Cluster URL, e.g. https://localhost:9200.")
+    url: str | None = Field(None, description="Cluster URL, e.g. https://localhost:9200. Put credentials in "
+                            "username/password or api_key, not in the URL (they are kept secret there).")
     api_key: SecretStr | None = Field(None, description="API key (base64 'id:key') for the cluster.")
     username: str | None = Field(None, description="Basic-auth user name.")
     password: SecretStr | None = Field(None, description="Basic-auth password.")
@@ -48,6 +50,22 @@ class ElasticsearchSettings(BaseModel):
     verify_certs: bool = Field(True, description="Verify the cluster's TLS certificate.")
     index_prefix: str = Field("kb", description="Prefix of every index this product creates.")
     request_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout in seconds.")
+
+    def __repr_args__(self):
+        # The URL may carry "user:password@": keep it out of repr()/str() (logs, tracebacks).
+        for name, value in super().__repr_args__():
+            yield name, (_masked_url(value) if name == "url" and value else value)
+
+
+def _masked_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparseable (e.g. an unclosed IPv6 bracket): show nothing of it
+        return "<unparseable url>"
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 class EmbeddingSettings(BaseModel):
@@ -130,6 +148,23 @@ class AnswerSettings(BaseModel):
     generator_model: str = Field("gpt-4o-mini", description="Model name sent to the endpoint.")
     generator_api_key: SecretStr | None = Field(None, description="API key for the generator endpoint.")
     generator_timeout_s: float = Field(60.0, gt=0, description="Generator request timeout.")
+    generator_max_retries: int = Field(
+        1, ge=0, description="Retries of a failed generator request (after a timeout, 5xx or rate limit) before "
+        "the answer falls back to the law's own words."
+    )
+    generator_unsupported: Literal["drop", "mark"] = Field(
+        "drop",
+        description="A generated sentence citing no valid evidence id is dropped ('drop') or shown flagged as "
+        "unsupported and uncited ('mark'). A sentence naming a section outside its evidence is always dropped.",
+    )
+
+    @model_validator(mode="after")
+    def _generator_endpoint(self) -> AnswerSettings:
+        # Without a URL the client would call OpenAI's hosted API; without a key that can only fail,
+        # and every answer would silently fall back. Refuse the setting at start-up instead.
+        if self.generator_enabled and not self.generator_url and self.generator_api_key is None:
+            raise ValueError("answers.generator_enabled needs answers.generator_url (or an API key for OpenAI's own endpoint)")
+        return self
 
 
 class ApiSettings(BaseModel):

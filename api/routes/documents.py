@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
 from api import render
-from api.deps import RuntimeDep, SettingsDep, WriteKeyDep, require_read_key
+from api.deps import AuditorDep, RuntimeDep, SettingsDep, require_read_key
 from api.errors import error_responses
 from api.schemas import DeleteResponse, DocumentDetail, DocumentOut, DocumentsPage, ProvisionSummary
 from kb.errors import NotFoundError
@@ -68,11 +68,14 @@ def get_document(runtime: RuntimeDep, settings: SettingsDep, doc_id: DocId) -> D
 
 @router.delete("/documents/{doc_id}", response_model=DeleteResponse, responses=error_responses(404),
                summary="Delete a document (needs the API key)")
-def delete_document(runtime: RuntimeDep, settings: SettingsDep, doc_id: DocId, _key: WriteKeyDep) -> DeleteResponse:
-    """Removes the document with its provisions and chunks, in one transaction."""
+def delete_document(runtime: RuntimeDep, settings: SettingsDep, doc_id: DocId, auditor: AuditorDep) -> DeleteResponse:
+    """Removes the document with its provisions and chunks, in one transaction. The deletion (or
+    the attempt) is recorded in the audit log."""
     store = runtime.store
-    with store.writer_lock(timeout_s=settings.store.busy_timeout_ms / 1000):
-        record = _record(runtime, doc_id)
-        if not store.delete_source(doc_id):
-            raise NotFoundError(f"no stored document {doc_id!r}", doc_id=doc_id)
+    with auditor.record("delete", targets=[doc_id]) as event:
+        with store.writer_lock(timeout_s=settings.store.busy_timeout_ms / 1000):
+            record = _record(runtime, doc_id)
+            if not store.delete_source(doc_id):
+                raise NotFoundError(f"no stored document {doc_id!r}", doc_id=doc_id)
+        event.outcome = {"status": "deleted", "title": record.title}
     return DeleteResponse(deleted=doc_id, title=record.title)

@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from api.deps import RuntimeDep, SettingsDep, WriteKeyDep
+from api.deps import AuditorDep, RuntimeDep, SettingsDep
 from api.errors import error_responses
 from api.schemas import Audience, DocType, IngestResponse
 from api.uploads import UploadBatch, upload_batch
 from ingest.frontmatter import is_sidecar
 from ingest.pipeline import FileResult, IngestReport
+from kb.audit import ingest_outcome
 from kb.errors import QueryError
 
 router = APIRouter(tags=["ingest"], responses=error_responses(401, 403, 409, 413, 422, 503))
@@ -22,7 +23,7 @@ router = APIRouter(tags=["ingest"], responses=error_responses(401, 403, 409, 413
 def ingest(
     runtime: RuntimeDep,
     settings: SettingsDep,
-    _key: WriteKeyDep,
+    auditor: AuditorDep,
     files: Annotated[list[UploadFile], File(description="Markdown, PDF, HTML, DOCX or text files; `NAME.meta.toml` "
                                                         "sidecars add metadata to the file NAME.")],
     doc_type: Annotated[DocType | None, Form(description="doc_type for every file (overrides file metadata).")] = None,
@@ -31,15 +32,17 @@ def ingest(
     """Indexes each uploaded file in its own transaction and reports per file. Files are saved
     under safe names in a temporary folder inside the data directory; names with `..`, absolute
     paths or control characters are refused (reported as failed). Total size is limited by
-    api.max_upload_bytes (413)."""
-    if not files:
-        raise QueryError("no files were uploaded", field="files")
-    if len(files) > settings.ingest.max_files:
-        raise QueryError(f"{len(files)} files uploaded; the limit is {settings.ingest.max_files}", field="files")
-    with upload_batch(settings.data_dir / "uploads", settings.api.max_upload_bytes) as batch:
-        for upload in files:
-            batch.add(upload.filename, upload.file)
-        report = _run(runtime, batch, doc_type=doc_type, audiences=audience or None)
+    api.max_upload_bytes (413). The upload is recorded in the audit log with each file's outcome."""
+    with auditor.record("ingest", targets=[f.filename or "" for f in files or []]) as event:
+        if not files:
+            raise QueryError("no files were uploaded", field="files")
+        if len(files) > settings.ingest.max_files:
+            raise QueryError(f"{len(files)} files uploaded; the limit is {settings.ingest.max_files}", field="files")
+        with upload_batch(settings.data_dir / "uploads", settings.api.max_upload_bytes) as batch:
+            for upload in files:
+                batch.add(upload.filename, upload.file)
+            report = _run(runtime, batch, doc_type=doc_type, audiences=audience or None)
+        event.outcome = ingest_outcome(report)
     return IngestResponse.model_validate(report)
 
 

@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from kb.answers.generate import AnswerPhraser
 from kb.answers.sentences import Span, split_spans
 from kb.answers.verify import verify_citations
 from kb.embedding import Encoder
@@ -55,6 +56,7 @@ class Answerer:
         self.settings = settings
         self._span_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._span_lock = threading.Lock()
+        self.phraser = AnswerPhraser(settings.answers)  # used only when answers.generator_enabled
 
     def ask(self, question: str, *, audience: str = "lawyer", filters: SearchFilters | None = None) -> Answer:
         if audience not in AUDIENCES:
@@ -85,6 +87,9 @@ class Answerer:
         answer.citations, _ = verify_citations(self.store, citations)
         answer.related = self._related(answer.citations)
         self._frame(answer)
+        if cfg.generator_enabled and not answer.abstained:
+            # The evidence is chosen and verified above; the model only phrases it.
+            self.phraser.phrase(answer)
         return answer
 
     # -- evidence strength -------------------------------------------------------------------

@@ -296,8 +296,14 @@ class _Parser:
 
     def number_then_act(self) -> None:
         """ "354D IPC", "66E of the Information Technology Act", "19 of POCSO"."""
+        # Items of a list already read that no Act follows: a list read from one of them is a
+        # suffix of that list, ending at the same place, so no Act follows it either. Skipping
+        # them keeps "1A, 1A, 1A, ..." linear instead of quadratic (a 2000-character query).
+        actless: set[int] = set()
         for number in _BARE_START.finditer(self.text):
             start = number.start()
+            if start in actless:
+                continue
             if not self.free(start, start + 1) or _QUANTITY_BEFORE.search(self.text, max(0, start - _WINDOW), start):
                 continue
             items = _read_list(self.text, start)
@@ -307,6 +313,8 @@ class _Parser:
             act = _mention_at(self.mentions, tail.end())
             if act is not None:
                 self.emit(items, start, act.span[1], act.act_key, "section", None)
+            else:
+                actless.update(item.start for item in items)
 
     def _age(self, items: list[_Item], start: int) -> bool:
         """ "under 18 POCSO": a plain small number after an age word is an age, not a section."""

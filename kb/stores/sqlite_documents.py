@@ -25,7 +25,7 @@ from haystack.utils.filters import document_matches_filter
 from kb.errors import QueryError
 from kb.stores.sqlite_bm25 import BM25Index, index_documents
 from kb.stores.sqlite_db import SQLiteDatabase, bump_generation, read_generation
-from kb.stores.sqlite_filters import compile_filters
+from kb.stores.sqlite_filters import CompiledFilter, compile_filters
 from kb.stores.sqlite_rows import DOC_COLUMNS, INSERT_SQL, UPSERT_SQL, document_row, meta_json, row_document
 from kb.stores.sqlite_text import heading_text, query_terms
 from kb.stores.sqlite_vectors import VectorIndex
@@ -95,8 +95,12 @@ class DocumentsMixin:
     embedding_dim: int
 
     # --- helpers -----------------------------------------------------------------------------
-    def _where(self, conn: sqlite3.Connection, filters: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-        compiled = compile_filters(filters)
+    def _where(
+        self, conn: sqlite3.Connection, filters: dict[str, Any] | None, compiled: CompiledFilter | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """A condition on ``documents AS d`` for ``filters``; the odd filters SQL cannot express
+        are evaluated in Python here and come back as a list of row ids."""
+        compiled = compiled or compile_filters(filters)
         if compiled.sql is not None:
             return compiled.sql, compiled.params
         rids = [rid for rid, doc in self._iter_documents(conn) if document_matches_filter(compiled.python, doc)]
@@ -113,8 +117,12 @@ class DocumentsMixin:
         key = (read_generation(conn), json.dumps(filters, sort_keys=True, default=repr))
         allowed = self._allowed_cache.get(key)
         if allowed is None:
-            where, params = self._where(conn, filters)
-            rows = conn.execute(f"SELECT d.rid FROM documents AS d WHERE {where} ORDER BY d.rid", params).fetchall()
+            compiled = compile_filters(filters)
+            if compiled.rowset is not None:
+                rows = conn.execute(f"SELECT * FROM ({compiled.rowset}) ORDER BY 1", compiled.rowset_params).fetchall()
+            else:
+                where, params = self._where(conn, filters, compiled)
+                rows = conn.execute(f"SELECT d.rid FROM documents AS d WHERE {where} ORDER BY d.rid", params).fetchall()
             allowed = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             self._allowed_cache.put(key, allowed)
         return allowed

@@ -34,6 +34,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -305,8 +306,7 @@ def run_and_kill(command: list[str], env: dict[str, str], db_path: Path, *, dela
     moves the kill later). ``phase`` is "finished" when the process exited before the kill.
     """
     probe = LockProbe(db_path)
-    stderr_path = db_path.parent / f"killed-{time.monotonic_ns()}.stderr"
-    with open(stderr_path, "w+") as err:
+    with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
         started = time.monotonic()
         try:
@@ -319,7 +319,6 @@ def run_and_kill(command: list[str], env: dict[str, str], db_path: Path, *, dela
         elapsed = time.monotonic() - started
         err.seek(0)
         stderr = err.read()
-    stderr_path.unlink()
     return KillOutcome(round(elapsed, 2), phase, proc.returncode, stderr)
 
 
