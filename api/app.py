@@ -152,6 +152,8 @@ def _lifespan(settings: Settings, runtime: Runtime | None):
         owned = runtime is None
         rt = runtime or Runtime.open(settings)
         try:
+            if owned:  # a runtime passed in keeps its owner's thread setting (see `kb serve`)
+                rt.limit_threads(settings.api.request_threads)
             rt.encoder.warm_up()
             # Build the pipelines once, before the first request.
             _ = rt.searcher, rt.answerer, rt.ingestor

@@ -41,7 +41,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def _runtime() -> Runtime:
-    return Runtime.open(get_settings())
+    try:
+        return Runtime.open(get_settings())
+    except KBError as err:  # e.g. a data directory that cannot be created: a message, not a traceback
+        _fail(err)
 
 
 def _audited(settings, action: str, targets: list):
@@ -321,6 +324,7 @@ def serve(
     try:
         if settings.api.index_corpus_on_start if index_corpus is None else index_corpus:
             index_corpus_if_empty(rt, Path(settings.corpus_dir))
+        rt.limit_threads(settings.api.request_threads)  # after indexing, which uses every core
         bind_host, bind_port = host or settings.api.host, port or settings.api.port
         err_console.print(f"serving http://{bind_host}:{bind_port}/  (API reference: http://{bind_host}:{bind_port}/docs)")
         uvicorn.run(create_app(settings, runtime=rt), host=bind_host, port=bind_port,

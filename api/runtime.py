@@ -44,5 +44,17 @@ class Runtime:
     def ingestor(self) -> Ingestor:
         return Ingestor(self.store, self.encoder, self.settings)
 
+    def limit_threads(self, threads: int) -> None:
+        """Serve with at most ``threads`` CPU threads a request (``api.request_threads``; 0: library
+        defaults): PyTorch's intra-op threads for query encoding and the BLAS threads of the dense
+        scan. Both settings are process-wide. With many requests in flight, one thread each keeps
+        every core busy without the threads of one request contending for the cores of another."""
+        if threads <= 0:
+            return
+        from threadpoolctl import threadpool_limits
+
+        self.encoder.limit_threads(threads)
+        threadpool_limits(limits=threads, user_api="blas")
+
     def close(self) -> None:
         self.store.close()

@@ -449,8 +449,14 @@ class AuditEventOut(BaseModel):
 
 
 class AuditPageOut(BaseModel):
+    """A page of the audit log, newest event first."""
+
+    model_config = _example({
+        "total": 1, "offset": 0, "limit": 50, "next_offset": None,
+        "events": [AuditEventOut.model_config["json_schema_extra"]["examples"][0]],
+    })
     total: int = Field(description="Events in the log.")
-    offset: int
-    limit: int
-    next_offset: int | None
+    offset: int = Field(description="Events skipped before this page.")
+    limit: int = Field(description="Most events on a page.")
+    next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
     events: list[AuditEventOut] = Field(description="Newest first.")

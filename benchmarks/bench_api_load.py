@@ -1,12 +1,14 @@
 """Load on the HTTP service: N concurrent clients for T seconds against /search and /ask.
 
-    python benchmarks/bench_api_load.py                       # fixture corpus, 20 clients, 30 s, mixed
+    python benchmarks/bench_api_load.py                       # fixture corpus, 50 clients, 60 s, search then ask
     python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --clients 50 --seconds 60 --runs search,ask,mixed
     python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --runs search --open-rate 40 --seconds 60
     python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --runs search --workers 2 --profile /tmp/search.svg
     python benchmarks/bench_api_load.py --index ../shared/sources/indiacode-md --keep-store /tmp/kb-acts   # build once
 
-The service is started with ``kb serve`` on a free loopback port (``--workers`` passed through).
+The service is started with ``kb serve`` on a free loopback port; with ``--workers N`` > 1 it is
+started as ``uvicorn --factory api.app:create_app --workers N`` instead (``kb serve`` hands uvicorn
+an app object, which one process serves). Each worker loads its own model and opens the store.
 Queries come from :mod:`load_queries`: the dev questions and ~700 distinct variants of them.
 
 Two ways to load it:
@@ -20,9 +22,10 @@ Two ways to load it:
 
 Runs (``--runs search,ask,mixed``) go one after the other against the same server. Each prints
 per endpoint: requests, throughput, p50/p95/p99 latency and errors (non-200 or failed), plus the
-server's CPU time per request, the load average, and how many requests repeated an earlier query
-(what a cache keyed by the query could save). Loops are bounded by time and by --max-requests;
-nothing leaves the machine.
+server's CPU time per request, its resident memory (RSS, sampled every second: mean and peak),
+the load average, and how many requests repeated an earlier query (what a cache keyed by the
+query could save), then whether the target holds: 0 errors and ``/search`` p99 <= 200 ms. Loops
+are bounded by time and by --max-requests; nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -84,9 +87,14 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
 
 
 def start_server(data_dir: Path, port: int, workers: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``kb serve`` on 127.0.0.1:port over ``data_dir`` (never indexes the starter corpus)."""
-    command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--no-index-corpus"] + (["--workers", str(workers)] if workers > 1 else [])
+    """``kb serve`` on 127.0.0.1:port over ``data_dir`` (never indexes the starter corpus); with
+    several workers, uvicorn's own supervisor over the app factory (settings from the environment)."""
+    if workers > 1:
+        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    else:
+        command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
+                   "--port", str(port), "--no-index-corpus"]
     return subprocess.Popen(command, cwd=ROOT, env=server_env(data_dir, env))
 
 
@@ -240,6 +248,46 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+class RssSampler:
+    """The server's RSS once a second while a run lasts (mean and peak)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stop.wait(1.0):
+            self.samples.append(rss_mb(self.pid))
+
+    def __enter__(self) -> RssSampler:
+        self.samples.append(rss_mb(self.pid))
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.samples.append(rss_mb(self.pid))
+
+    def summary(self) -> str:
+        return (f"server RSS {self.samples[0]:.0f} -> {self.samples[-1]:.0f} MB (mean {statistics.fmean(self.samples):.0f}, "
+                f"peak {max(self.samples):.0f}, {len(self.samples)} samples)")
+
+
+def verdict(recorder: Recorder, clients: int) -> str:
+    """The target: 0 errors and /search p99 <= 200 ms."""
+    errors = sum(sum(c.values()) for c in recorder.errors.values())
+    search = recorder.latency.get("/search")
+    p99 = percentile([v * 1000 for v in search], 99) if search else None
+    if p99 is None:
+        return f"errors {errors} ({'none' if errors == 0 else 'target NOT MET'}); no /search requests, the p99 target does not apply"
+    met = errors == 0 and p99 <= 200
+    return (f"target (0 errors, /search p99 <= 200 ms, {clients} clients): {'MET' if met else 'NOT MET'} "
+            f"(/search p99 {p99:.0f} ms, errors {errors})")
+
+
 def report(recorder: Recorder, seconds: float, label: str, server_cpu: float, client_cpu: float) -> None:
     print(f"\n{label}: {seconds:.1f} s")
     print(f"{'endpoint':<9} {'ok':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}  errors")
@@ -271,9 +319,23 @@ def run_one(base: str, server_pid: int, queries: list[tuple[str, str]], name: st
     recorder = Recorder()
     cpu0, client0 = cpu_seconds(server_pid), time.process_time()
     started = time.monotonic()
+    with RssSampler(server_pid) as rss:
+        run_load(base, queries, name, args, seed, ask_share, recorder, started)
+    elapsed = time.monotonic() - started
+    label = (f"{name} open loop, {args.open_rate:g} req/s offered, up to {args.clients} in flight" if args.open_rate
+             else f"{name} closed loop, {args.clients} clients")
+    report(recorder, elapsed, f"{label}, {args.workers} worker(s), /ask share {ask_share:g}",
+           cpu_seconds(server_pid) - cpu0, time.process_time() - client0)
+    print(rss.summary())
+    print(f"load average before {before}, after {load_average()}")
+    print(verdict(recorder, args.clients))
+
+
+def run_load(base: str, queries: list[tuple[str, str]], name: str, args: argparse.Namespace, seed: int,
+             ask_share: float, recorder: Recorder, started: float) -> None:
     if args.open_rate:
         backlog = open_loop(base, queries, ask_share, args.open_rate, args.seconds, args.clients, recorder, seed)
-        label = f"{name} open loop, {args.open_rate:g} req/s offered, up to {args.clients} in flight (max backlog {backlog})"
+        print(f"\n{name}: largest backlog of waiting requests {backlog}")
     else:
         budget = itertools.count()
         deadline = started + args.seconds
@@ -284,21 +346,16 @@ def run_one(base: str, server_pid: int, queries: list[tuple[str, str]], name: st
             thread.start()
         for thread in threads:
             thread.join(timeout=args.seconds + 120)
-        label = f"{name} closed loop, {args.clients} clients"
-    elapsed = time.monotonic() - started
-    report(recorder, elapsed, f"{label}, {args.workers} worker(s), /ask share {ask_share:g}",
-           cpu_seconds(server_pid) - cpu0, time.process_time() - client0)
-    print(f"load average before {before}, after {load_average()}")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=20, help="Closed loop: clients; open loop: most requests in flight.")
-    parser.add_argument("--seconds", type=float, default=30.0, help="Length of each run.")
-    parser.add_argument("--runs", default="mixed", help="Comma-separated runs: search, ask, mixed (uses --ask-share).")
+    parser.add_argument("--clients", type=int, default=50, help="Closed loop: clients; open loop: most requests in flight.")
+    parser.add_argument("--seconds", type=float, default=60.0, help="Length of each run.")
+    parser.add_argument("--runs", default="search,ask", help="Comma-separated runs: search, ask, mixed (uses --ask-share).")
     parser.add_argument("--ask-share", type=float, default=0.3, help="Share of /ask requests in a mixed run.")
     parser.add_argument("--open-rate", type=float, help="Open loop at this many requests per second instead of closed loop.")
-    parser.add_argument("--workers", type=int, default=1, help="kb serve --workers.")
+    parser.add_argument("--workers", type=int, default=1, help="Server processes (> 1: uvicorn --workers over the app factory).")
     parser.add_argument("--max-requests", type=int, default=1_000_000, help="Closed loop: stop after this many requests per run.")
     parser.add_argument("--data-dir", type=Path, help="An existing store's data directory (default: build one).")
     parser.add_argument("--index", type=Path, nargs="*", default=[FIXTURES], help="Files/folders to index into a new store.")

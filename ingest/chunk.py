@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kb.answers.sentences import trim_span
 from kb.models import Chunk, Locator, Provision, SubUnit
 from kb.settings import ChunkSettings
 
@@ -71,11 +72,11 @@ def chunk_provision(provision: Provision, settings: ChunkSettings) -> list[Chunk
 
 def _tree(text: str, subunits: list[SubUnit]) -> _Node:
     """Nest the sub-units by span; the root is the whole (trimmed) text."""
-    start, end = _trim(text, 0, len(text))
+    start, end = trim_span(text, 0, len(text))
     root = _Node(start, end, None)
     stack = [root]
     for unit in sorted(subunits, key=lambda u: (u.char_start, -u.char_end)):
-        u_start, u_end = _trim(text, max(unit.char_start, start), min(unit.char_end, end))
+        u_start, u_end = trim_span(text, max(unit.char_start, start), min(unit.char_end, end))
         if u_end <= u_start:
             continue
         while len(stack) > 1 and not (stack[-1].start <= u_start and u_end <= stack[-1].end):
@@ -83,7 +84,7 @@ def _tree(text: str, subunits: list[SubUnit]) -> _Node:
         parent = stack[-1]
         if parent.children and u_start < parent.children[-1].end:
             # Sub-units that overlap without nesting (a parser's mistake) must not make chunks overlap.
-            u_start, u_end = _trim(text, parent.children[-1].end, min(u_end, parent.end))
+            u_start, u_end = trim_span(text, parent.children[-1].end, min(u_end, parent.end))
             if u_end <= u_start:
                 continue
         node = _Node(u_start, u_end, unit.path, parent=parent)
@@ -92,12 +93,6 @@ def _tree(text: str, subunits: list[SubUnit]) -> _Node:
     return root
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _pieces(text: str, node: _Node, max_chars: int) -> list[_Piece]:
@@ -117,7 +112,7 @@ def _pieces(text: str, node: _Node, max_chars: int) -> list[_Piece]:
 
 def _gap_pieces(text: str, node: _Node, start: int, end: int, max_chars: int) -> list[_Piece]:
     """The node's own words between its children: the lead-in, or closing words after a list."""
-    start, end = _trim(text, start, end)
+    start, end = trim_span(text, start, end)
     if end <= start:
         return []
     return [_Piece(a, b, node) for a, b in _split_long(text, start, end, max_chars)]

@@ -40,7 +40,7 @@ def _backend_kwargs(settings: EmbeddingSettings) -> dict:
     if settings.backend == "torch":
         return {"backend": "torch"}
     # ONNX exports live in a copy of the model directory under the data directory (embedding.onnx_dir),
-    # exported on first use; see kb.onnx_export.
+    # exported on first warm-up; see kb.onnx_export.
     from kb.onnx_export import onnx_model_kwargs
 
     return onnx_model_kwargs(settings)
@@ -77,9 +77,22 @@ class Encoder:
     def warm_up(self) -> None:
         with self._lock:
             if not self._warm:
+                if self.settings.backend != "torch":
+                    from kb.onnx_export import ensure_onnx_model
+
+                    ensure_onnx_model(self.settings)  # once per data directory; tens of seconds
                 self.text_embedder.warm_up()
                 self.document_embedder.warm_up()
                 self._warm = True
+
+    def limit_threads(self, threads: int) -> None:
+        """Let one encoding use at most ``threads`` CPU threads (PyTorch's setting is process-wide;
+        the ONNX backends keep ONNX Runtime's own pool). A server answering many requests at once
+        gets more from the cores with one thread a request than with every request on all cores."""
+        if self.settings.backend == "torch" and threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
 
     def embed_query(self, text: str) -> list[float]:
         self.warm_up()

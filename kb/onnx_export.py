@@ -114,13 +114,15 @@ def default_onnx_dir(data_dir: Path, model: str) -> Path:
 def onnx_model_kwargs(settings: EmbeddingSettings) -> dict:
     """Keyword arguments for Haystack's Sentence-Transformers embedders for ``settings.backend``.
 
-    Exports the model first when ``settings.onnx_dir`` holds no current export (once; tens of
-    seconds). ``trust_remote_code`` lets Sentence-Transformers import the ONNX module class our
-    own ``modules.json`` names; the directory is written by this module and nothing is fetched.
+    Cheap: the settings are checked but nothing is exported; call :func:`ensure_onnx_model`
+    before loading (``Encoder.warm_up`` does). ``trust_remote_code`` lets Sentence-Transformers
+    import the ONNX module class our own ``modules.json`` names; the directory is written by this
+    module and nothing is fetched.
     """
     if settings.backend not in ("onnx", "onnx-int8"):
         raise ConfigError(f"not an ONNX backend: {settings.backend!r}", backend=settings.backend)
-    path = ensure_onnx_model(settings)
+    require_onnxruntime()
+    path = export_dir(settings)
     file_name = FP32_FILE if settings.backend == "onnx" else quantization_target().file_name
     return {
         "model": str(path),
@@ -139,6 +141,24 @@ def ensure_onnx_model(settings: EmbeddingSettings, data_dir: Path | None = None)
     from kb.embedding import model_path  # kb.embedding imports this module lazily, never at import time
 
     require_onnxruntime()
+    target = export_dir(settings, data_dir)
+    source = Path(model_path(settings))
+    quant = quantization_target()
+    fingerprint = source_fingerprint(source)
+    manifest = _read_manifest(target)
+    if manifest.get("fingerprint") != fingerprint or manifest.get("format") != EXPORT_FORMAT \
+            or not (target / FP32_FILE).is_file():  # fmt: skip
+        _export_into(target, source, fingerprint, quant)
+    elif not (target / quant.file_name).is_file():
+        _atomic_quantize(target, quant)
+        _write_manifest(target, {**manifest, "int8": sorted({*manifest.get("int8", []), quant.file_name})})
+    return target
+
+
+def export_dir(settings: EmbeddingSettings, data_dir: Path | None = None) -> Path:
+    """Where the export of ``settings.model`` lives; never inside the installed model directory."""
+    from kb.embedding import model_path
+
     if settings.onnx_dir:
         target = Path(settings.onnx_dir)
     elif data_dir is not None:
@@ -149,15 +169,6 @@ def ensure_onnx_model(settings: EmbeddingSettings, data_dir: Path | None = None)
     if target.resolve().is_relative_to(source.resolve()):
         raise ConfigError(f"embedding.onnx_dir {target} lies inside the model directory {source}; "
                           "the export must go elsewhere (the data directory)", path=str(target))  # fmt: skip
-    quant = quantization_target()
-    fingerprint = source_fingerprint(source)
-    manifest = _read_manifest(target)
-    if manifest.get("fingerprint") != fingerprint or manifest.get("format") != EXPORT_FORMAT \
-            or not (target / FP32_FILE).is_file():  # fmt: skip
-        _export_into(target, source, fingerprint, quant)
-    elif not (target / quant.file_name).is_file():
-        _atomic_quantize(target, quant)
-        _write_manifest(target, {**manifest, "int8": sorted({*manifest.get("int8", []), quant.file_name})})
     return target
 
 

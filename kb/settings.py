@@ -178,6 +178,10 @@ class ApiSettings(BaseModel):
     max_query_chars: int = Field(2000, gt=0, description="Longest accepted query or question.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest accepted upload (all files together).")
     index_corpus_on_start: bool = Field(True, description="`kb serve` indexes corpus/ first when the store is empty.")
+    request_threads: int = Field(
+        1, ge=0, description="CPU threads one request may use in the server: PyTorch intra-op threads for query "
+        "encoding and BLAS threads for the dense scan (both process-wide). Requests are served in parallel, so 1 "
+        "uses the cores best under load; 0 keeps the libraries' defaults (all cores).")
 
 
 class FetchSettings(BaseModel):
@@ -238,6 +242,16 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path:
         return self.data_dir / self.store.sqlite_file
 
+    def _vector_kind(self) -> str:
+        # ONNX fp32 reproduces PyTorch's vectors (the export is checked against it to 1e-3), so the
+        # two share an index. int8 vectors differ, and so do the int8 graphs of different CPUs
+        # (uint8 weights on AVX2, int8 elsewhere): a store moved to such a CPU is re-embedded.
+        if self.embedding.backend == "onnx-int8":
+            from kb.onnx_export import quantization_target  # lazy: it imports torch
+
+            return f"onnx-{quantization_target().weight_type.lower()}"
+        return "torch"
+
     def index_identity(self) -> str:
         """A short name derived from everything that changes the stored vectors and chunks.
 
@@ -245,7 +259,7 @@ class Settings(BaseSettings):
         """
         fingerprint = {
             "model": self.embedding.model,
-            "backend": self.embedding.backend,
+            "backend": self._vector_kind(),
             "dimension": self.embedding.dimension,
             "max_seq_length": self.embedding.max_seq_length,
             "max_chars": self.chunking.max_chars,

@@ -246,6 +246,25 @@
     if (answer.expansions.length) {
       answerBox.append(el("p", { class: "expansions", text: `Also searched for: ${answer.expansions.join(", ")}` }));
     }
+    if (answer.generated_sentences && answer.generated_sentences.length) {
+      // Phrased by the optional language model; every kept sentence links the provisions it rests on.
+      answerBox.append(el("h3", { text: "In brief" }));
+      answerBox.append(el("p", { class: "note", text: "Phrased by a language model from the quoted provisions below; "
+        + "rely on the quoted text." }));
+      const list = el("ul", { class: "generated" });
+      for (const sentence of answer.generated_sentences) {
+        const links = [];
+        for (const c of sentence.citations) {
+          const quote = c.quotes && c.quotes[0];
+          links.push(links.length ? ", " : " (", citationLink(quote ? quote.citation : c.citation, c.act_key, c.section,
+            quote ? quote.subsection : null));
+        }
+        if (links.length) links.push(")");
+        list.append(el("li", { class: sentence.supported ? "" : "unsupported" }, sentence.text, ...links,
+          sentence.supported ? null : el("span", { class: "flag", text: " [not supported by a cited provision]" })));
+      }
+      answerBox.append(list);
+    }
     if (answer.steps.length) {
       answerBox.append(el("h3", { text: "Steps" }));
       const steps = el("ol", { class: "steps" });

@@ -43,7 +43,8 @@ def _raw_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed past white space at both ends."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -66,7 +67,7 @@ def split_spans(text: str, subunits: list[SubUnit]) -> list[Span]:
     merged: list[tuple[int, int]] = []
     pending: int | None = None
     for start, end in _raw_spans(text):
-        start, end = _trim(text, start, end)
+        start, end = trim_span(text, start, end)
         if start >= end:
             continue
         if pending is not None:
@@ -78,9 +79,9 @@ def split_spans(text: str, subunits: list[SubUnit]) -> list[Span]:
         merged.append((start, end))
     if pending is not None:
         if merged:
-            merged[-1] = (merged[-1][0], _trim(text, pending, len(text))[1])
+            merged[-1] = (merged[-1][0], trim_span(text, pending, len(text))[1])
         else:
-            merged.append(_trim(text, pending, len(text)))
+            merged.append(trim_span(text, pending, len(text)))
     out = []
     for start, end in merged:
         # Skip the label itself ("(1) ") so the path is that of the text, not of the gap before it.

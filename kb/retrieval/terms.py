@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -19,12 +20,17 @@ STOPWORDS = frozenset(
     "these they this those to under upon was we were what when where whether which while who whom whose why will "
     "with within without would you your".split()
 )
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps the word it is working on in itself, so threads sharing one corrupt each
+# other's words (wrong stems, IndexError). Requests are served by a thread pool: one per thread.
+_local = threading.local()
 
 
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def terms(text: str) -> list[str]:

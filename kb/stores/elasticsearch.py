@@ -58,7 +58,7 @@ from kb.stores.es_mapping import (
 from kb.stores.es_provisions import EsProvisionsMixin
 from kb.stores.es_sources import EsSourcesMixin, chunk_source
 from kb.stores.es_state import GenerationLedger, WriterLock, ensure_indices, es_errors, scan
-from kb.stores.sqlite_text import query_terms
+from kb.stores.sqlite_text import bm25_terms, check_top_k
 
 RESERVED_META_PREFIX = "store."
 _ID_BATCH = 1000
@@ -75,11 +75,6 @@ def hit_document(hit: dict[str, Any], *, score: float | None = None) -> Document
     data = {k: v for k, v in hit["_source"].items() if k not in INTERNAL_FIELDS}
     data["score"] = score
     return Document.from_dict(data)
-
-
-def _check_top_k(top_k: int) -> None:
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k <= 0:
-        raise QueryError(f"top_k must be a positive integer, got {top_k!r}")
 
 
 class ElasticsearchKnowledgeStore(EsSourcesMixin, EsProvisionsMixin):
@@ -267,12 +262,7 @@ class ElasticsearchKnowledgeStore(EsSourcesMixin, EsProvisionsMixin):
         dropped), which are OR-ed in a ``match`` query without fuzziness. Nothing searchable
         left -> ``[]``.
         """
-        if field not in ("content", "heading"):
-            raise QueryError(f"field must be 'content' or 'heading', got {field!r}")
-        if not isinstance(query, str):
-            raise QueryError(f"query must be a string, got {type(query).__name__}")
-        _check_top_k(top_k)
-        terms = query_terms(query)
+        terms = bm25_terms(field, query, top_k)
         if not terms:
             return []
         es_filters(filters)
@@ -293,7 +283,7 @@ class ElasticsearchKnowledgeStore(EsSourcesMixin, EsProvisionsMixin):
         return_embedding: bool = False,
     ) -> list[Document]:
         """Chunks ranked by exact cosine similarity to ``query_embedding`` (``Document.score``)."""
-        _check_top_k(top_k)
+        check_top_k(top_k)
         vector = self._query_vector(query_embedding)
         es_filters(filters)
 

@@ -26,8 +26,8 @@ from kb.errors import QueryError
 from kb.stores.sqlite_bm25 import BM25Index, index_documents
 from kb.stores.sqlite_db import SQLiteDatabase, bump_generation, read_generation
 from kb.stores.sqlite_filters import CompiledFilter, compile_filters
-from kb.stores.sqlite_rows import DOC_COLUMNS, INSERT_SQL, UPSERT_SQL, document_row, meta_json, row_document
-from kb.stores.sqlite_text import heading_text, query_terms
+from kb.stores.sqlite_rows import DOC_COLUMNS, DOC_COLUMNS_NO_EMBEDDING, INSERT_SQL, UPSERT_SQL, document_row, meta_json, row_document
+from kb.stores.sqlite_text import bm25_terms, check_top_k, heading_text
 from kb.stores.sqlite_vectors import VectorIndex
 
 _JSON_TYPES = {"true": "boolean", "false": "boolean", "integer": "int", "real": "float"}
@@ -56,11 +56,6 @@ def _meta_key_path(field: str) -> str:
     if not key or '"' in key:
         raise QueryError(f"metadata field name {field!r} cannot be addressed (empty or contains '\"')")
     return f'$."{key}"'
-
-
-def _check_top_k(top_k: int) -> None:
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k <= 0:
-        raise QueryError(f"top_k must be a positive integer, got {top_k!r}")
 
 
 class AllowedRowsCache:
@@ -141,8 +136,9 @@ class DocumentsMixin:
         self, conn: sqlite3.Connection, ranked: list[tuple[int, float]], *, with_embedding: bool
     ) -> list[Document]:
         """Documents of ``(row id, score)`` pairs, in the given order, each with its score."""
+        columns = DOC_COLUMNS if with_embedding else DOC_COLUMNS_NO_EMBEDDING
         rows = {row[0]: row for row in conn.execute(
-            f"SELECT {DOC_COLUMNS} FROM documents AS d WHERE d.rid IN (SELECT value FROM json_each(?))",
+            f"SELECT {columns} FROM documents AS d WHERE d.rid IN (SELECT value FROM json_each(?))",
             (json.dumps([rid for rid, _ in ranked]),),
         )}  # fmt: skip
         return [row_document(rows[rid], with_embedding=with_embedding, score=score) for rid, score in ranked]
@@ -315,12 +311,7 @@ class DocumentsMixin:
         negated FTS5 ``bm25()`` of the quoted terms (see :mod:`kb.stores.sqlite_bm25`): positive,
         higher is better. Nothing searchable left -> ``[]``.
         """
-        if field not in ("content", "heading"):
-            raise QueryError(f"field must be 'content' or 'heading', got {field!r}")
-        if not isinstance(query, str):
-            raise QueryError(f"query must be a string, got {type(query).__name__}")
-        _check_top_k(top_k)
-        terms = query_terms(query)
+        terms = bm25_terms(field, query, top_k)
         if not terms:
             return []
         with self._db.read("searching documents") as conn:
@@ -342,7 +333,7 @@ class DocumentsMixin:
         Raises :class:`~kb.errors.StoreError` naming both sizes when the query has the wrong
         dimension.
         """
-        _check_top_k(top_k)
+        check_top_k(top_k)
         self._vectors.query_vector(query_embedding)  # fail fast, before touching the database
         with self._db.read("searching embeddings") as conn:
             allowed = self._allowed(conn, filters)

@@ -18,6 +18,8 @@ import re
 import unicodedata
 from typing import Any
 
+from kb.errors import QueryError
+
 # Every combining mark (Mn/Mc) of the Devanagari block U+0900-U+097F.
 DEVANAGARI_MARKS = "".join(
     chr(cp) for cp in range(0x0900, 0x0980) if unicodedata.category(chr(cp)) in ("Mn", "Mc")
@@ -39,6 +41,22 @@ ENGLISH_STOPWORDS = frozenset(
 
 MAX_QUERY_TERMS = 64  # distinct terms OR-ed into one query; more add cost, not recall
 MAX_TERM_CHARS = 64  # longer "words" are noise (base64, run-together text) and are dropped
+
+
+def check_top_k(top_k: int) -> None:
+    """Raise :class:`~kb.errors.QueryError` unless ``top_k`` is a positive integer."""
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k <= 0:
+        raise QueryError(f"top_k must be a positive integer, got {top_k!r}")
+
+
+def bm25_terms(field: str, query: Any, top_k: int) -> list[str]:
+    """Check the arguments of a BM25 retrieval and return the query's terms (``[]``: nothing to search)."""
+    if field not in ("content", "heading"):
+        raise QueryError(f"field must be 'content' or 'heading', got {field!r}")
+    if not isinstance(query, str):
+        raise QueryError(f"query must be a string, got {type(query).__name__}")
+    check_top_k(top_k)
+    return query_terms(query)
 
 
 def query_terms(text: str) -> list[str]:

@@ -12,11 +12,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from api.app import create_app
+from api.runtime import Runtime
+from tests.chat_server import ChatServer
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install playwright)")
@@ -36,8 +40,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url(runtime) -> Iterator[str]:
+@contextmanager
+def _serving(runtime: Runtime) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
@@ -50,9 +54,17 @@ def base_url(runtime) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(runtime) -> Iterator[str]:
+    with _serving(runtime) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +219,29 @@ def test_keyboard_only_search(page, base_url):
     link.focus()
     outline = link.evaluate("a => getComputedStyle(a).outlineStyle")
     assert outline != "none"
+
+
+def test_generated_sentences_link_the_provisions_they_rest_on(browser, runtime):
+    """With the optional generator on (a recorded chat-completions reply served on loopback), the
+    answer panel shows the kept sentences, each linking the stored provisions it cites."""
+    chat = ChatServer.start(FIXTURES / "generator" / "chat_completion_reporting.json")
+    answers = runtime.settings.answers.model_copy(update={
+        "generator_enabled": True, "generator_url": chat.url, "generator_timeout_s": 5, "generator_max_retries": 0})
+    settings = runtime.settings.model_copy(update={"answers": answers})
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    try:
+        with _serving(Runtime(settings=settings, store=runtime.store, encoder=runtime.encoder)) as url:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url + "/#/search?q=" + QUESTION.replace(" ", "+") + "&mode=ask&audience=police")
+            page.locator("#answer ul.generated li").first.wait_for()
+            items = page.locator("#answer ul.generated li")
+            assert items.count() >= 1
+            for i in range(items.count()):
+                hrefs = items.nth(i).locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+                assert hrefs and all(h.startswith("#/provisions/") for h in hrefs), items.nth(i).inner_text()
+            assert "section 99" not in page.locator("#answer").inner_text().lower()
+            page.screenshot(path=str(SHOTS / "08-generated-answer.png"), full_page=True)
+    finally:
+        context.close()
+        chat.stop()

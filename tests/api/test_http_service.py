@@ -116,3 +116,19 @@ def test_stats_add_up(client):
     assert stats["by_doc_type"]["act"] == {"sources": 3, "sections": 11,
                                           "chunks": sum(a["chunks"] for a in acts if a["doc_type"] == "act")}
     assert stats["by_doc_type"]["sop"]["sources"] == 1
+
+
+def test_request_threads_limit_torch_and_blas_to_one_thread_a_request(runtime):
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    assert runtime.settings.api.request_threads == 1
+    torch_before = torch.get_num_threads()
+    with threadpool_limits(limits=None):  # restores the BLAS threads on exit
+        try:
+            runtime.limit_threads(runtime.settings.api.request_threads)
+            assert torch.get_num_threads() == 1
+            blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+            assert blas and set(blas) == {1}
+        finally:
+            torch.set_num_threads(torch_before)

@@ -64,7 +64,7 @@ def test_openapi_is_complete_with_examples(client):
     spec = client.get("/openapi.json").json()
     expected = {("get", "/search"), ("post", "/search"), ("post", "/ask"), ("get", "/provisions/{act}/{section}"),
                 ("get", "/acts"), ("get", "/documents"), ("get", "/documents/{doc_id}"), ("delete", "/documents/{doc_id}"),
-                ("post", "/ingest"), ("get", "/health"), ("get", "/stats")}
+                ("post", "/ingest"), ("get", "/health"), ("get", "/stats"), ("get", "/audit")}
     found = {(m, p) for p, item in spec["paths"].items() for m in item}
     assert found == expected
     schemas = spec["components"]["schemas"]

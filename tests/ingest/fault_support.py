@@ -292,7 +292,7 @@ class LockProbe:
 @dataclass
 class KillOutcome:
     delay_s: float       # seconds from start to the kill (or to the exit, when it finished first)
-    phase: str           # startup | working | in-write | finished
+    phase: str           # unlocked | working | in-write | finished
     returncode: int
     stderr: str
 
@@ -344,6 +344,6 @@ def _wait_and_kill(proc: subprocess.Popen, probe: LockProbe, kill_at: float, aim
         raise TimeoutError(f"{proc.args!r} never wrote within the time allowed")
     if proc.poll() is not None:
         return "finished"
-    phase = "in-write" if probe.wal_writer() == proc.pid else "working" if probe.writer_lock_held() else "startup"
+    phase = "in-write" if probe.wal_writer() == proc.pid else "working" if probe.writer_lock_held() else "unlocked"
     os.kill(proc.pid, signal.SIGKILL)
     return phase

@@ -18,6 +18,9 @@ from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapsh
                            snapshot, write_batch)  # fmt: skip
 
 from api.runtime import Runtime
+from ingest.convert import convert_file
+from ingest.pipeline import text_id
+from kb.settings import Settings
 from kb.stores.sqlite import SQLiteKnowledgeStore
 
 pytestmark = pytest.mark.slow
@@ -47,9 +50,16 @@ def _check_in_process(db: Path) -> list[str]:
     return [] if report.ok else report.problems
 
 
-def test_batch_is_thirty_files_of_one_section() -> None:
+def test_batch_is_thirty_files_of_one_section(tmp_path: Path) -> None:
     assert len(FILES) == 30 and len(set(NAMES)) == 30
     assert all(len(f.sections) == 1 for f in FILES if f.name != "police-guide.md")
+    # ingest stores equal text once (doc_id = hash of the converted text): 30 sources need 30 texts
+    write_batch(tmp_path, FILES, edited=set())
+    settings = Settings()
+    for edited in (False, True):
+        texts = {text_id(convert_file(tmp_path / f.name, settings.ingest).text) for f in FILES}
+        assert len(texts) == 30, "two files of the batch have the same text and would be stored as one source"
+        write_batch(tmp_path, FILES, edited=set(NAMES))
 
 
 def test_killed_ingest_keeps_whole_sources_and_a_rerun_converges(tmp_path: Path, settings_factory) -> None:

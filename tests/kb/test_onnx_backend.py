@@ -1,7 +1,8 @@
 """ONNX Runtime encoders: the offline export and how close its embeddings are to PyTorch's.
 
-The export runs once per test session (about 15-30 s on 2 cores) into a temp directory; the
-embeddings are compared on chunks the real ingest pipeline cuts from real Acts.
+The export runs once per test module (about 15-30 s on 2 cores) into a temp directory; the
+embeddings are compared on chunks the real ingest pipeline cuts from real Acts, and retrieval is
+compared on a real store of two Acts queried with the dev questions about them.
 """
 
 from __future__ import annotations
@@ -164,3 +165,70 @@ def test_int8_keeps_the_chunk_each_heading_is_closest_to(embeddings, act_texts):
 
     same = nearest(embeddings["torch"]) == nearest(embeddings["onnx-int8"])
     assert same.mean() >= 0.9, same.mean()
+
+
+def test_index_identity_changes_only_when_the_vectors_do(monkeypatch):
+    import kb.onnx_export
+
+    identity = {b: Settings(embedding={"backend": b}).index_identity() for b in ("torch", "onnx", "onnx-int8")}
+    # fp32 ONNX reproduces PyTorch (checked at export), so a store built with either serves both
+    assert identity["onnx"] == identity["torch"]
+    assert identity["onnx-int8"] != identity["torch"]
+    # the int8 graph depends on the CPU: uint8 weights on AVX2, int8 weights on AVX-512 and ARM
+    monkeypatch.setattr(kb.onnx_export, "quantization_target", lambda: kb.onnx_export.QUANT_CONFIGS["avx2"])
+    avx2 = Settings(embedding={"backend": "onnx-int8"}).index_identity()
+    monkeypatch.setattr(kb.onnx_export, "quantization_target", lambda: kb.onnx_export.QUANT_CONFIGS["avx512_vnni"])
+    vnni = Settings(embedding={"backend": "onnx-int8"}).index_identity()
+    monkeypatch.setattr(kb.onnx_export, "quantization_target", lambda: kb.onnx_export.QUANT_CONFIGS["arm64"])
+    assert avx2 != vnni == Settings(embedding={"backend": "onnx-int8"}).index_identity()
+
+
+STORE_ACTS = {
+    "pocso": ("the-protection-of-children-from-sexual-offences-act-2012",),
+    "jj": ("the-juvenile-justice-care-and-protection-of-children-act-2015",),
+}
+
+
+@pytest.fixture(scope="module")
+def dense_rankings(onnx_dir, shared_sources, dev_questions_path, tmp_path_factory) -> dict:
+    """Per backend: the dense-only top 5 provisions for each dev question about POCSO or the JJ Act,
+    from a real SQLite store of those two Acts ingested with that backend."""
+    from ingest.pipeline import Ingestor
+    from kb.evaluation.dev import load_questions
+    from kb.retrieval.search import Searcher
+    from kb.stores.factory import open_store
+
+    files = [f for dirs in STORE_ACTS.values() for d in dirs for f in sorted((shared_sources / "indiacode-md" / d).glob("part-*.md"))]
+    questions = [q for q in load_questions(dev_questions_path) if q.gold and q.gold[0].split(":")[0] in STORE_ACTS]
+    assert len(questions) >= 10, len(questions)
+    dense_only = {"bm25_weight": 0.0, "dense_weight": 1.0, "heading_weight": 0.0, "coverage_weight": 0.0,
+                  "intent_weight": 0.0, "explicit_boost": 0.0}  # fmt: skip
+    out = {"questions": questions}
+    for backend in ("torch", "onnx", "onnx-int8"):
+        settings = Settings(data_dir=tmp_path_factory.mktemp(f"store-{backend}"), retrieval=dense_only,
+                            embedding={"backend": backend, "onnx_dir": str(onnx_dir)})  # fmt: skip
+        encoder = Encoder(settings.embedding)
+        store = open_store(settings)
+        try:
+            report = Ingestor(store, encoder, settings).ingest(files, prune=False)
+            assert not report.failed and report.chunks > 100, report.failed
+            searcher = Searcher(store, encoder, settings)
+            out[backend] = [[h.provision_key for h in searcher.search(q.question, top_k=5).hits] for q in questions]
+        finally:
+            store.close()
+    return out
+
+
+@pytest.mark.slow
+def test_int8_store_retrieves_the_provisions_the_torch_store_does(dense_rankings):
+    questions = dense_rankings["questions"]
+
+    def hits(backend: str) -> int:
+        return sum(1 for q, ranked in zip(questions, dense_rankings[backend], strict=True) if q.gold[0] in ranked)
+
+    torch_hits = hits("torch")
+    assert torch_hits >= 0.6 * len(questions), (torch_hits, len(questions))  # the comparison means something
+    assert hits("onnx") == torch_hits
+    assert hits("onnx-int8") >= torch_hits - 1, (hits("onnx-int8"), torch_hits)
+    same_top1 = sum(1 for a, b in zip(dense_rankings["torch"], dense_rankings["onnx-int8"], strict=True) if a[:1] == b[:1])
+    assert same_top1 >= len(questions) - 2, (same_top1, len(questions))
