@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -155,6 +156,8 @@ def _lifespan(settings: Settings, runtime: Runtime | None):
             if owned:  # a runtime passed in keeps its owner's thread setting (see `kb serve`)
                 rt.limit_threads(settings.api.request_threads)
             rt.encoder.warm_up()
+            # Searches run in the thread pool of sync routes: its size is how many run at once.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api.concurrent_requests
             # Build the pipelines once, before the first request.
             _ = rt.searcher, rt.answerer, rt.ingestor
             app.state.runtime = rt

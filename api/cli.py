@@ -313,6 +313,7 @@ def serve(
     index_corpus: Annotated[bool | None, typer.Option(
         "--index-corpus/--no-index-corpus",
         help="Index corpus/ first when the store is empty (default: api.index_corpus_on_start).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Server processes (default: api.workers).")] = None,
 ) -> None:
     """Serve the search page and the HTTP API; an empty store is first filled from the starter corpus."""
     import uvicorn
@@ -324,9 +325,17 @@ def serve(
     try:
         if settings.api.index_corpus_on_start if index_corpus is None else index_corpus:
             index_corpus_if_empty(rt, Path(settings.corpus_dir))
-        rt.limit_threads(settings.api.request_threads)  # after indexing, which uses every core
         bind_host, bind_port = host or settings.api.host, port or settings.api.port
-        err_console.print(f"serving http://{bind_host}:{bind_port}/  (API reference: http://{bind_host}:{bind_port}/docs)")
+        processes = workers or settings.api.workers
+        err_console.print(f"serving http://{bind_host}:{bind_port}/  (API reference: http://{bind_host}:{bind_port}/docs)"
+                          + (f", {processes} processes" if processes > 1 else ""))
+        if processes > 1:
+            # Each process builds its own app from the same settings (the environment) and opens the store.
+            rt.close()
+            uvicorn.run("api.app:create_app", factory=True, host=bind_host, port=bind_port, workers=processes,
+                        log_level=settings.log_level.lower())
+            return
+        rt.limit_threads(settings.api.request_threads)  # after indexing, which uses every core
         uvicorn.run(create_app(settings, runtime=rt), host=bind_host, port=bind_port,
                     log_level=settings.log_level.lower())
     except KBError as err:

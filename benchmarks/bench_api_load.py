@@ -6,9 +6,8 @@
     python benchmarks/bench_api_load.py --data-dir /tmp/kb-acts --runs search --workers 2 --profile /tmp/search.svg
     python benchmarks/bench_api_load.py --index ../shared/sources/indiacode-md --keep-store /tmp/kb-acts   # build once
 
-The service is started with ``kb serve`` on a free loopback port; with ``--workers N`` > 1 it is
-started as ``uvicorn --factory api.app:create_app --workers N`` instead (``kb serve`` hands uvicorn
-an app object, which one process serves). Each worker loads its own model and opens the store.
+The service is started with ``kb serve --workers N`` on a free loopback port (default 1 process).
+Each worker process loads its own model and opens the store.
 Queries come from :mod:`load_queries`: the dev questions and ~700 distinct variants of them.
 
 Two ways to load it:
@@ -87,14 +86,9 @@ def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
 
 
 def start_server(data_dir: Path, port: int, workers: int = 1, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``kb serve`` on 127.0.0.1:port over ``data_dir`` (never indexes the starter corpus); with
-    several workers, uvicorn's own supervisor over the app factory (settings from the environment)."""
-    if workers > 1:
-        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    else:
-        command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
-                   "--port", str(port), "--no-index-corpus"]
+    """``kb serve --workers N`` on 127.0.0.1:port over ``data_dir`` (never indexes the starter corpus)."""
+    command = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--no-index-corpus", "--workers", str(workers)]
     return subprocess.Popen(command, cwd=ROOT, env=server_env(data_dir, env))
 
 

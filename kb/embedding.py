@@ -12,6 +12,7 @@ one model per configuration, so the text and document embedders share the weight
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from haystack import Document
@@ -49,6 +50,8 @@ def _backend_kwargs(settings: EmbeddingSettings) -> dict:
 class Encoder:
     """Embeds queries and chunks with one shared model. ``warm_up()`` loads it; every call warms lazily."""
 
+    RECENT_QUERIES = 64  # query vectors remembered (exact text), least recently used dropped first
+
     def __init__(self, settings: EmbeddingSettings, *, progress_bar: bool = False) -> None:
         from haystack_integrations.components.embedders.sentence_transformers import (
             SentenceTransformersDocumentEmbedder,
@@ -69,6 +72,7 @@ class Encoder:
         self.document_embedder = SentenceTransformersDocumentEmbedder(progress_bar=progress_bar, **common)
         self._lock = threading.Lock()
         self._warm = False
+        self._recent: OrderedDict[str, tuple[float, ...]] = OrderedDict()
 
     @property
     def is_warm(self) -> bool:
@@ -95,8 +99,20 @@ class Encoder:
             torch.set_num_threads(threads)
 
     def embed_query(self, text: str) -> list[float]:
+        """The query's vector. The last few queries are remembered: ``/ask`` embeds its question for
+        retrieval and again for choosing sentences, and a page often repeats a search."""
+        with self._lock:
+            cached = self._recent.get(text)
+            if cached is not None:
+                self._recent.move_to_end(text)
+                return list(cached)
         self.warm_up()
-        return self.text_embedder.run(text=text)["embedding"]
+        vector = self.text_embedder.run(text=text)["embedding"]
+        with self._lock:
+            self._recent[text] = tuple(vector)
+            while len(self._recent) > self.RECENT_QUERIES:
+                self._recent.popitem(last=False)
+        return vector
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
         if not texts:

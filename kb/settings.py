@@ -178,6 +178,12 @@ class ApiSettings(BaseModel):
     max_query_chars: int = Field(2000, gt=0, description="Longest accepted query or question.")
     max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0, description="Largest accepted upload (all files together).")
     index_corpus_on_start: bool = Field(True, description="`kb serve` indexes corpus/ first when the store is empty.")
+    concurrent_requests: int = Field(
+        4, ge=1, le=1000, description="Requests one server process works on at once (the thread pool that runs "
+        "searches and answers); the rest wait their turn. The work is CPU-bound, so a few more than the cores "
+        "keeps them busy and more only adds contention.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes `kb serve` starts (each loads the model "
+        "and opens the store; about 1 GB of memory each). Set it to the number of cores on a dedicated host.")
     request_threads: int = Field(
         1, ge=0, description="CPU threads one request may use in the server: PyTorch intra-op threads for query "
         "encoding and BLAS threads for the dense scan (both process-wide). Requests are served in parallel, so 1 "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from haystack import Document, Pipeline
 
 from kb.embedding import Encoder
@@ -96,7 +97,8 @@ class Searcher:
         return top_k
 
     def retrieve(self, plan: QueryPlan, filters: dict[str, Any] | None) -> dict[str, list[Document]]:
-        embedding = self.encoder.embed_query(plan.semantic_text or plan.text)
+        # As an array: the pipeline deep-copies every input (see StoreEmbeddingRetriever.run).
+        embedding = np.asarray(self.encoder.embed_query(plan.semantic_text or plan.text), dtype=np.float32)
         out = self.pipeline.run(
             {
                 "bm25": {"query": plan.keyword_text, "filters": filters},

@@ -36,3 +36,16 @@ def test_limit_threads_sets_torch_intra_op_threads_and_zero_keeps_the_default():
         assert float(one @ many) > 0.9999
     finally:
         torch.set_num_threads(before)
+
+
+def test_recent_query_vectors_are_reused_and_the_oldest_dropped():
+    encoder = Encoder(EmbeddingSettings())
+    first = encoder.embed_query("who must report a sexual offence against a child")
+    again = encoder.embed_query("who must report a sexual offence against a child")
+    assert again == first and again is not first  # a copy: callers may change their list
+    again.append(0.0)
+    assert len(encoder.embed_query("who must report a sexual offence against a child")) == len(first)
+    for i in range(Encoder.RECENT_QUERIES):
+        encoder.embed_query(f"query number {i}")
+    assert len(encoder._recent) == Encoder.RECENT_QUERIES
+    assert "who must report a sexual offence against a child" not in encoder._recent
