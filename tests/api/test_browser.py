@@ -8,16 +8,12 @@ downloaded build.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from api_helpers import serving
 
-from api.app import create_app
 from api.runtime import Runtime
 from tests.chat_server import ChatServer
 from tests.conftest import FIXTURES
@@ -34,36 +30,9 @@ QUESTION = "What must the police do when a child reports sexual abuse?"
 TIMEOUT_MS = 30_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _serving(runtime: Runtime) -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def base_url(runtime) -> Iterator[str]:
-    with _serving(runtime) as url:
+    with serving(runtime) as url:
         yield url
 
 
@@ -230,7 +199,7 @@ def test_generated_sentences_link_the_provisions_they_rest_on(browser, runtime):
     settings = runtime.settings.model_copy(update={"answers": answers})
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     try:
-        with _serving(Runtime(settings=settings, store=runtime.store, encoder=runtime.encoder)) as url:
+        with serving(Runtime(settings=settings, store=runtime.store, encoder=runtime.encoder)) as url:
             page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(url + "/#/search?q=" + QUESTION.replace(" ", "+") + "&mode=ask&audience=police")

@@ -9,18 +9,15 @@ state in one shared object once mixed up words under load: wrong stems (cached f
 from __future__ import annotations
 
 import random
-import socket
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
+from api_helpers import serving
 
-from api.app import create_app
 from kb.retrieval import terms
 
 SUFFIXES = ("ational", "ization", "fulness", "iveness", "ement", "ing", "ed", "ousli", "alism")
@@ -62,26 +59,11 @@ def test_stemming_from_many_threads_matches_stemming_alone():
     assert results == alone
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(runtime) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    """The app under uvicorn on a loopback port, over the shared fixture store."""
+    with serving(runtime) as url:
+        yield url
 
 
 QUERIES = [

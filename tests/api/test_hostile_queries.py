@@ -11,19 +11,14 @@ skips the HTTP parser (URL decoding, request-line limits).
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import quote_plus
 
 import httpx
 import pytest
-import uvicorn
-from api_helpers import assert_error
+from api_helpers import serving
 
-from api.app import create_app
 
 # (id, query, a provision the words should find or None). Each fits the test limit of 500 characters.
 HOSTILE = [
@@ -170,27 +165,11 @@ def test_invalid_utf8_in_a_json_body_is_explained(client):
 
 
 # --------------------------------------------------------------------------- over a real server
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(runtime) -> Iterator[str]:
     """The app under uvicorn on a loopback port, over the shared fixture store."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(runtime) as url:
+        yield url
 
 
 def test_live_server_answers_every_hostile_query(live):

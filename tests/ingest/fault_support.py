@@ -218,6 +218,18 @@ def partial_state_problems(actual: StoreSnapshot, references: list[StoreSnapshot
     return problems
 
 
+def check_in_process(db: Path) -> list[str]:
+    """The store's own integrity check of ``db``, run in this process: the problems (none: [])."""
+    from kb.stores.sqlite import SQLiteKnowledgeStore
+
+    store = SQLiteKnowledgeStore(db)
+    try:
+        report = store.check()
+    finally:
+        store.close()
+    return [] if report.ok else report.problems
+
+
 # --- running the CLI ---------------------------------------------------------------------------
 def kb_command(*args: str) -> list[str]:
     """The ``kb`` CLI of this checkout, run by this interpreter."""

@@ -13,15 +13,14 @@ import signal
 from pathlib import Path
 
 import pytest
-from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapshot, converged, diff, file_sha256,
-                           kb_check, kb_command, kb_env, partial_state_problems, run_and_kill, run_kb, slice_acts,
+from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapshot, check_in_process, converged, diff,
+                           file_sha256, kb_check, kb_command, kb_env, partial_state_problems, run_and_kill, run_kb, slice_acts,
                            snapshot, write_batch)  # fmt: skip
 
 from api.runtime import Runtime
 from ingest.convert import convert_file
 from ingest.pipeline import text_id
 from kb.settings import Settings
-from kb.stores.sqlite import SQLiteKnowledgeStore
 
 pytestmark = pytest.mark.slow
 
@@ -39,15 +38,6 @@ def _reference(settings_factory, where: Path, folder: Path) -> StoreSnapshot:
         runtime.close()
     assert not report.failed, [(f.path, f.reason) for f in report.failed]
     return snapshot(settings.sqlite_path)
-
-
-def _check_in_process(db: Path) -> list[str]:
-    store = SQLiteKnowledgeStore(db)
-    try:
-        report = store.check()
-    finally:
-        store.close()
-    return [] if report.ok else report.problems
 
 
 def test_batch_is_thirty_files_of_one_section(tmp_path: Path) -> None:
@@ -80,7 +70,7 @@ def test_killed_ingest_keeps_whole_sources_and_a_rerun_converges(tmp_path: Path,
         outcome = run_and_kill(kb_command("ingest", str(folder)), kb_env(data), db, delay_s=0, aim_write=True,
                                skip_writes=skip)  # fmt: skip
         assert (outcome.phase, outcome.returncode) == ("in-write", -signal.SIGKILL), outcome.stderr[-2000:]
-        assert _check_in_process(db) == []
+        assert check_in_process(db) == []
         after = snapshot(db)
         assert partial_state_problems(after, [ref, ref_edited]) == []
         current = {str(folder / f.name): file_sha256(folder / f.name) for f in FILES}

@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapshot, converged, diff, kb_check,
-                           partial_state_problems, run_kb, slice_acts, snapshot, write_batch)  # fmt: skip
+from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapshot, check_in_process, converged, diff,
+                           kb_check, partial_state_problems, run_kb, slice_acts, snapshot, write_batch)  # fmt: skip
 
 from api.runtime import Runtime
-from kb.stores.sqlite import SQLiteKnowledgeStore
 
 pytestmark = pytest.mark.slow
 
@@ -58,15 +57,6 @@ def _page_count(db: Path) -> int:
         return conn.execute("PRAGMA page_count").fetchone()[0]
     finally:
         conn.close()
-
-
-def _check_in_process(db: Path) -> list[str]:
-    store = SQLiteKnowledgeStore(db)
-    try:
-        report = store.check()
-    finally:
-        store.close()
-    return [] if report.ok else report.problems
 
 
 def _squeezed(text: str) -> str:
@@ -147,7 +137,7 @@ def test_disk_full_during_one_file_fails_that_file_and_keeps_the_rest(tmp_path: 
         assert "disk full" in f.reason and str(db) in f.reason, f.reason
     assert len(failed) + len(stored) == len(SECOND)
 
-    assert _check_in_process(db) == []
+    assert check_in_process(db) == []
     after = snapshot(db)
     assert _kept(before, after) == []
     assert partial_state_problems(after, [batch["ref12"]]) == []
@@ -211,7 +201,6 @@ def test_read_only_data_volume_fails_clearly_and_keeps_the_store(tmp_path: Path,
         db = data / SQLITE_FILE
         first = run_kb(data, "ingest", str(batch["first"]), "--json")
         assert first.returncode == 0, first.stderr[-2000:]
-        before = snapshot(db)
         image = db.read_bytes()
         _remount(mnt, "ro")
         try:
