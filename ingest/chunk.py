@@ -93,8 +93,6 @@ def _tree(text: str, subunits: list[SubUnit]) -> _Node:
     return root
 
 
-
-
 def _pieces(text: str, node: _Node, max_chars: int) -> list[_Piece]:
     if node.end - node.start <= max_chars:
         return [_Piece(node.start, node.end, node)]

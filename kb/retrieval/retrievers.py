@@ -55,9 +55,8 @@ class StoreEmbeddingRetriever:
     def run(
         self, query_embedding: list[float] | np.ndarray, filters: dict[str, Any] | None = None, top_k: int | None = None
     ) -> dict[str, Any]:
-        """``query_embedding`` may be a numpy vector: a pipeline deep-copies its inputs, and one array
-        copies in microseconds where a list of 384 floats costs milliseconds a search."""
+        """``query_embedding`` may be a numpy vector, and the stores take it as it is: a pipeline
+        deep-copies its inputs, and one array copies in microseconds where a list of 384 floats costs
+        milliseconds a search."""
         k = _check_top_k(top_k if top_k is not None else self.top_k)
-        if isinstance(query_embedding, np.ndarray):
-            query_embedding = query_embedding.tolist()
         return {"documents": self.store.embedding_retrieval(query_embedding, filters, k)}

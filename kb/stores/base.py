@@ -71,7 +71,8 @@ class KnowledgeStore(Protocol):
     def embedding_retrieval(
         self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int = 10
     ) -> list[Document]:
-        """Chunks ranked by exact cosine similarity; ``Document.score`` is the cosine."""
+        """Chunks ranked by exact cosine similarity; ``Document.score`` is the cosine.
+        ``query_embedding`` is any sequence of numbers, a 1-D numpy array included."""
         ...
 
     # --- sources and provisions ------------------------------------------------------------
