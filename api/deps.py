@@ -11,6 +11,10 @@ The app keeps its :class:`~kb.settings.Settings` and :class:`~api.runtime.Runtim
     def delete(doc_id: str, runtime: RuntimeDep, auditor: AuditorDep) -> DeleteResponse:
         with auditor.record("delete", targets=[doc_id]) as event: ...
 
+The dependencies here are ``async def``: they do no I/O, and FastAPI runs a plain ``def``
+dependency in the request thread pool, where it would wait for one of the
+``api.concurrent_requests`` places only to read ``app.state``.
+
 The API key never travels further than :func:`_check_key`: routes get the caller's fingerprint
 (:func:`kb.audit.key_actor`), which is what the audit log records.
 """
@@ -36,11 +40,11 @@ _api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                                description="The key set in api.api_key (KB_API__API_KEY).")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is None:
         raise StoreError("the service is starting or stopping; the store is not open")
@@ -74,13 +78,13 @@ def _check_key(settings: Settings, given: str | None, *, action: str) -> str:
     return key_actor(given)
 
 
-def require_write_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> str:
+async def require_write_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> str:
     """Writes (ingest, delete) and the audit log always need the key; with no key configured they
     are refused (403). Returns the caller's fingerprint, never the key."""
     return _check_key(settings, key, action="writes")
 
 
-def require_read_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> str | None:
+async def require_read_key(settings: SettingsDep, key: Annotated[str | None, Security(_api_key_header)] = None) -> str | None:
     """Reads are open unless api.require_key_for_reads is set."""
     if not settings.api.require_key_for_reads:
         return None

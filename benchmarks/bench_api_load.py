@@ -19,6 +19,13 @@ Two ways to load it:
   seed) whatever the service does; up to ``--clients`` are in flight. Latency is counted from the
   scheduled arrival, so a backlog shows up in the figures instead of slowing the arrivals down.
 
+Searches and answers are served from the server's caches when they repeat one made before on
+the same content (``retrieval.result_cache_size``, ``answers.answer_cache_size``); the
+``X-KB-Cache`` header says which, and the report splits latency into ``hit`` and ``miss``.
+``--runs search,search`` measures a cold cache, then a warm one;
+``--env KB_RETRIEVAL__RESULT_CACHE_SIZE=0 --env KB_ANSWERS__ANSWER_CACHE_SIZE=0`` makes every
+request a real one.
+
 Runs (``--runs search,ask,mixed``) go one after the other against the same server. Each prints
 per endpoint: requests, throughput, p50/p95/p99 latency and errors (non-200 or failed), plus the
 server's CPU time per request, its resident memory (RSS, sampled every second: mean and peak),
@@ -164,28 +171,32 @@ class Recorder:
         self.errors: dict[str, Counter] = defaultdict(Counter)
         self.sent: set[tuple[str, str]] = set()
         self.repeats = 0
+        self.by_cache: dict[str, list[float]] = defaultdict(list)  # "/search hit" | "/search miss" -> latencies
 
-    def add(self, endpoint: str, query: str, seconds: float, outcome: str | None) -> None:
+    def add(self, endpoint: str, query: str, seconds: float, outcome: str | None, cache: str | None = None) -> None:
         with self.lock:
             if (endpoint, query) in self.sent:
                 self.repeats += 1
             self.sent.add((endpoint, query))
             if outcome is None:
                 self.latency[endpoint].append(seconds)
+                if cache:
+                    self.by_cache[f"{endpoint} {cache}"].append(seconds)
             else:
                 self.errors[endpoint][outcome] += 1
 
 
-def send(client: httpx.Client, endpoint: str, audience: str, query: str) -> str | None:
-    """One request; None when it succeeded, else what went wrong."""
+def send(client: httpx.Client, endpoint: str, audience: str, query: str) -> tuple[str | None, str | None]:
+    """One request: (None when it succeeded, else what went wrong; the search cache's ``hit``/``miss``)."""
     try:
         if endpoint == "/ask":
             response = client.post("/ask", json={"question": query, "audience": audience})
         else:
             response = client.get("/search", params={"q": query, "top_k": 10})
     except httpx.HTTPError as err:
-        return type(err).__name__
-    return None if response.status_code == 200 else f"HTTP {response.status_code}"
+        return type(err).__name__, None
+    cache = response.headers.get("X-KB-Cache")
+    return (None if response.status_code == 200 else f"HTTP {response.status_code}"), cache
 
 
 def pick(rng: random.Random, queries: list[tuple[str, str]], ask_share: float) -> tuple[str, str, str]:
@@ -201,8 +212,8 @@ def client_loop(base: str, queries: list[tuple[str, str]], ask_share: float, dea
         while time.monotonic() < deadline and next(budget) < max_requests:
             endpoint, audience, query = pick(rng, queries, ask_share)
             started = time.perf_counter()
-            outcome = send(client, endpoint, audience, query)
-            recorder.add(endpoint, query, time.perf_counter() - started, outcome)
+            outcome, cache = send(client, endpoint, audience, query)
+            recorder.add(endpoint, query, time.perf_counter() - started, outcome, cache)
 
 
 def open_loop(base: str, queries: list[tuple[str, str]], ask_share: float, rate: float, seconds: float,
@@ -217,8 +228,8 @@ def open_loop(base: str, queries: list[tuple[str, str]], ask_share: float, rate:
         with httpx.Client(base_url=base, timeout=60) as client:
             while (item := work.get()) is not None:
                 arrival, endpoint, audience, query = item
-                outcome = send(client, endpoint, audience, query)
-                recorder.add(endpoint, query, time.perf_counter() - arrival, outcome)
+                outcome, cache = send(client, endpoint, audience, query)
+                recorder.add(endpoint, query, time.perf_counter() - arrival, outcome, cache)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(in_flight)]
     for thread in threads:
@@ -298,6 +309,11 @@ def report(recorder: Recorder, seconds: float, label: str, server_cpu: float, cl
         else:
             print(f"{endpoint:<9} {0:>7} {0:>8.1f} {'-':>8} {'-':>8} {'-':>8} {'-':>8} {'-':>8}  {errors}")
     print(f"{'all':<9} {total_ok:>7} {total_ok / seconds:>8.1f}  errors {total_errors}")
+    for label in sorted(recorder.by_cache):  # answered from the result cache, or searched
+        ms = [v * 1000 for v in recorder.by_cache[label]]
+        share = 100 * len(ms) / max(1, len(recorder.latency[label.rsplit(" ", 1)[0]]))
+        print(f"  {label:<14} {len(ms):>7} ({share:.1f}%)  "
+              f"p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  p99 {percentile(ms, 99):.0f}  max {max(ms):.0f} ms")
     requests = total_ok + total_errors
     if requests:
         print(f"server CPU {server_cpu:.1f} s = {1000 * server_cpu / requests:.1f} ms per request "

@@ -37,14 +37,14 @@ def model_path(settings: EmbeddingSettings) -> str:
     return str(path)
 
 
-def _backend_kwargs(settings: EmbeddingSettings) -> dict:
-    if settings.backend == "torch":
+def _backend_kwargs(settings: EmbeddingSettings, backend: str) -> dict:
+    if backend == "torch":
         return {"backend": "torch"}
     # ONNX exports live in a copy of the model directory under the data directory (embedding.onnx_dir),
     # exported on first warm-up; see kb.onnx_export.
     from kb.onnx_export import onnx_model_kwargs
 
-    return onnx_model_kwargs(settings)
+    return onnx_model_kwargs(settings.model_copy(update={"backend": backend}))
 
 
 class Encoder:
@@ -67,11 +67,20 @@ class Encoder:
             batch_size=settings.batch_size,
             tokenizer_kwargs={"model_max_length": settings.max_seq_length},
         )
-        common.update(_backend_kwargs(settings))  # ONNX backends load their own copy of the model directory
-        self.text_embedder = SentenceTransformersTextEmbedder(progress_bar=False, **common)
-        self.document_embedder = SentenceTransformersDocumentEmbedder(progress_bar=progress_bar, **common)
+        # ONNX backends load their own copy of the model directory. Queries may use another backend
+        # than chunks if it gives the same vectors (embedding.query_backend).
+        self.text_embedder = SentenceTransformersTextEmbedder(
+            progress_bar=False, **{**common, **_backend_kwargs(settings, settings.query_encoder)})
+        self.document_embedder = SentenceTransformersDocumentEmbedder(
+            progress_bar=progress_bar, **{**common, **_backend_kwargs(settings, settings.backend)})
+        # Sentences scored against a query while answering go through the query encoder (its
+        # vectors are of the stored kind, and under load it is the cheaper one); the backend
+        # factory gives both embedders the same model.
+        self.span_embedder = self.document_embedder if settings.query_encoder == settings.backend else \
+            SentenceTransformersDocumentEmbedder(progress_bar=False, **{**common, **_backend_kwargs(settings, settings.query_encoder)})  # fmt: skip
         self._lock = threading.Lock()
         self._warm = False
+        self._query_threads = 0
         self._recent: OrderedDict[str, tuple[float, ...]] = OrderedDict()
 
     @property
@@ -81,22 +90,41 @@ class Encoder:
     def warm_up(self) -> None:
         with self._lock:
             if not self._warm:
-                if self.settings.backend != "torch":
+                if {self.settings.backend, self.settings.query_encoder} != {"torch"}:
                     from kb.onnx_export import ensure_onnx_model
 
                     ensure_onnx_model(self.settings)  # once per data directory; tens of seconds
                 self.text_embedder.warm_up()
                 self.document_embedder.warm_up()
+                self.span_embedder.warm_up()
                 self._warm = True
+                self._apply_query_threads()
 
     def limit_threads(self, threads: int) -> None:
-        """Let one encoding use at most ``threads`` CPU threads (PyTorch's setting is process-wide;
-        the ONNX backends keep ONNX Runtime's own pool). A server answering many requests at once
-        gets more from the cores with one thread a request than with every request on all cores."""
-        if self.settings.backend == "torch" and threads > 0:
-            import torch
+        """Let one encoding use at most ``threads`` CPU threads. A server answering many requests at
+        once gets more from the cores with one thread a request than with every request on all
+        cores. PyTorch's setting is process-wide; for an ONNX query encoder, its session is made
+        again with that many threads (a document encoder sharing the session follows)."""
+        if threads <= 0:
+            return
+        import torch
 
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
+        with self._lock:
+            self._query_threads = threads
+            if self._warm:
+                self._apply_query_threads()
+
+    def _apply_query_threads(self) -> None:
+        if not self._query_threads or self.settings.query_encoder == "torch":
+            return
+        from kb.onnx_module import OnnxEncoderModel
+
+        models = {id(e.embedding_backend.model): e.embedding_backend.model for e in (self.text_embedder, self.span_embedder)}
+        for model in models.values():
+            for module in model.modules():
+                if isinstance(module, OnnxEncoderModel):
+                    module.set_threads(self._query_threads)
 
     def embed_query(self, text: str) -> list[float]:
         """The query's vector. The last few queries are remembered: ``/ask`` embeds its question for
@@ -115,8 +143,16 @@ class Encoder:
         return vector
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of chunks to store, by ``embedding.backend``."""
+        return self._embed(self.document_embedder, texts)
+
+    def embed_spans(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of sentences compared with a query while answering, by the query encoder."""
+        return self._embed(self.span_embedder, texts)
+
+    def _embed(self, embedder, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         self.warm_up()
-        docs = self.document_embedder.run(documents=[Document(content=t) for t in texts])["documents"]
+        docs = embedder.run(documents=[Document(content=t) for t in texts])["documents"]
         return [d.embedding for d in docs]

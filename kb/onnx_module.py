@@ -42,18 +42,30 @@ class OnnxEncoderModel(torch.nn.Module):
 
     def __init__(self, path: Path, config: Any, *, provider: str = CPU_PROVIDER, threads: int = 0) -> None:
         super().__init__()
-        import onnxruntime as ort
-
         if not path.is_file():
             raise ConfigError(f"ONNX model file not found: {path} (rebuild it with kb.onnx_export.ensure_onnx_model)",
                               path=str(path))  # fmt: skip
+        self.config = config
+        self.path = path
+        self.provider = provider
+        self.threads = threads
+        self.session = self._session(threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    def _session(self, threads: int):
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1  # the graph is a chain: parallel branches gain nothing
-        self.config = config
-        self.path = path
-        self.session = ort.InferenceSession(str(path), options, providers=[provider])
-        self.input_names = [i.name for i in self.session.get_inputs()]
+        return ort.InferenceSession(str(self.path), options, providers=[self.provider])
+
+    def set_threads(self, threads: int) -> None:
+        """Run with ``threads`` intra-op threads from now on (0: every physical core). ONNX Runtime
+        fixes its pool when a session is created, so the session is created again (well under a
+        second). A session runs calls from several threads at once, so swapping it is safe."""
+        if threads != self.threads:
+            self.session, self.threads = self._session(threads), threads
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 **_ignored: Any):  # fmt: skip

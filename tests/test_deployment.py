@@ -9,6 +9,7 @@ the resolved configuration wires the services as documented, and the Dockerfile 
 from __future__ import annotations
 
 import shlex
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,7 +57,7 @@ def resolved(tmp_path: Path) -> dict:
     """The configuration as Compose resolves it (or as written, when Compose is absent)."""
     if shutil.which("docker-compose") is None:
         text = COMPOSE.read_text().replace("${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env (copy .env.example)}", "pw")
-        return yaml.safe_load(text)
+        return yaml.safe_load(re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text))  # ${NAME:-default} -> default
     result = _compose(_project(tmp_path, with_env=True), "config")
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
@@ -101,6 +102,7 @@ def test_service_environment_is_what_the_settings_read(monkeypatch: pytest.Monke
     assert settings.store.backend == "elasticsearch"
     assert settings.elasticsearch.url == "http://elasticsearch:9200"
     assert settings.elasticsearch.username == "elastic" and settings.elasticsearch.password is not None
+    assert settings.embedding.query_encoder == "onnx" and settings.embedding.backend == "torch"
 
 
 # --- Dockerfile -----------------------------------------------------------------------------------
@@ -122,8 +124,8 @@ def test_dockerfile_base_torch_first_non_root_healthcheck() -> None:
     assert steps[0] == ("FROM", "python:3.11-slim")
     runs = [args for op, args in steps if op == "RUN"]
     torch_at = next(i for i, r in enumerate(runs) if "pip install torch==2.13.0" in r)
-    project_at = next(i for i, r in enumerate(runs) if "pip install -c /tmp/constraints.txt ." in r)
-    assert torch_at < project_at
+    project_at = next(i for i, r in enumerate(runs) if 'pip install -c /tmp/constraints.txt ".[onnx]"' in r)
+    assert torch_at < project_at  # and with ONNX Runtime, which the compose file's query encoder needs
     assert "--index-url" not in DOCKERFILE.read_text() and "http" not in " ".join(runs)
     user_at = max(i for i, (op, _) in enumerate(steps) if op == "USER")
     assert steps[user_at][1] not in ("root", "0")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api import render
 from api.deps import RuntimeDep, SettingsDep, require_read_key
 from api.errors import error_responses
 from api.routes.documents import path_roots
-from api.routes.search import to_filters
+from api.routes.search import CACHE_HEADER, to_filters
 from api.schemas import AnswerResponse, AskRequest
 from kb.errors import QueryError
 
@@ -18,7 +19,8 @@ router = APIRouter(tags=["ask"], dependencies=[Depends(require_read_key)], respo
 
 
 @router.post("/ask", response_model=AnswerResponse, summary="Answer a question with cited quotes")
-def ask(runtime: RuntimeDep, settings: SettingsDep, request: Annotated[AskRequest, Body()]) -> AnswerResponse:
+async def ask(runtime: RuntimeDep, response: Response, settings: SettingsDep,
+              request: Annotated[AskRequest, Body()]) -> AnswerResponse:  # fmt: skip
     """Quotes the provisions that answer the question, verbatim, with their sub-section and span.
 
     The audience changes emphasis, never the facts: police get numbered steps (duties and time
@@ -30,5 +32,10 @@ def ask(runtime: RuntimeDep, settings: SettingsDep, request: Annotated[AskReques
         raise QueryError("question is empty", field="question")
     if length > limit:
         raise QueryError(f"question is {length} characters; the limit is {limit}", field="question", limit=limit)
-    answer = runtime.answerer.ask(request.question, audience=request.audience, filters=to_filters(request.filters))
+    filters = to_filters(request.filters)
+    # A remembered answer at once; a new one in the request thread pool (see routes.search.search_once).
+    answer = runtime.answerer.cached(request.question, audience=request.audience, filters=filters)
+    response.headers[CACHE_HEADER] = "miss" if answer is None else "hit"
+    if answer is None:
+        answer = await run_in_threadpool(runtime.answerer.ask, request.question, audience=request.audience, filters=filters)
     return AnswerResponse.model_validate(render.public_sources(render.answer_json(answer), path_roots(settings)))

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api import render
 from api.deps import RuntimeDep, SettingsDep, require_read_key
 from api.errors import error_responses
+from api.runtime import Runtime
 from api.routes.documents import path_roots
 from api.schemas import Audience, DocType, SearchFiltersIn, SearchRequest, SearchResponse
 from kb.acts import find_act
 from kb.errors import QueryError
+from kb.models import DOC_TYPES
 from kb.retrieval.search import SearchFilters, SearchResult
 from kb.settings import Settings
 
@@ -31,6 +34,21 @@ def to_filters(filters: SearchFiltersIn) -> SearchFilters:
     return SearchFilters(acts=acts, doc_types=list(filters.doc_types), audience=filters.audience, year=filters.year)
 
 
+CACHE_HEADER = "X-KB-Cache"
+
+
+async def search_once(runtime: Runtime, response: Response, query: str, filters: SearchFilters, top_k: int | None,
+                      offset: int) -> SearchResult:  # fmt: skip
+    """A remembered result at once, on the event loop; a real search in the request thread pool,
+    where at most ``api.concurrent_requests`` run at a time. Repeats thus never queue behind
+    searches that need the CPU. The ``X-KB-Cache`` header says which it was (``hit``/``miss``)."""
+    result = runtime.searcher.cached(query, filters=filters, top_k=top_k, offset=offset)
+    response.headers[CACHE_HEADER] = "miss" if result is None else "hit"
+    if result is None:
+        result = await run_in_threadpool(runtime.searcher.search, query, filters=filters, top_k=top_k, offset=offset)
+    return result
+
+
 def search_response(result: SearchResult, settings: Settings) -> SearchResponse:
     body = render.public_sources(render.search_json(result), path_roots(settings))
     end = result.offset + len(result.hits)
@@ -42,8 +60,9 @@ def search_response(result: SearchResult, settings: Settings) -> SearchResponse:
 
 
 @router.get("/search", response_model=SearchResponse, summary="Search provisions")
-def search_get(
+async def search_get(
     runtime: RuntimeDep,
+    response: Response,
     settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, description="Words, a question, or a citation such as `POCSO 19(1)`.",
                             openapi_examples={"question": {"value": "who must report sexual abuse of a child"},
@@ -51,7 +70,7 @@ def search_get(
                                               "old code": {"value": "IPC 354D stalking"}})],
     act: Annotated[list[str], Query(max_length=20, description="Act key or name; repeat for several (any of).",
                                     openapi_examples={"pocso": {"value": ["pocso"]}})] = [],  # noqa: B006 - FastAPI copies defaults
-    doc_type: Annotated[list[DocType], Query(description="Document type; repeat for several.")] = [],  # noqa: B006
+    doc_type: Annotated[list[DocType], Query(max_length=len(DOC_TYPES), description="Document type; repeat for several.")] = [],  # noqa: B006
     audience: Annotated[Audience | None, Query(description="Only documents written for this audience.")] = None,
     year: Annotated[int | None, Query(ge=1800, le=2100, description="Year of enactment.")] = None,
     top_k: Annotated[int | None, Query(ge=1, description="Provisions per page (at most retrieval.max_top_k).")] = None,
@@ -61,13 +80,12 @@ def search_get(
 
     Page with `offset`: the next page starts at `next_offset` (null on the last page)."""
     filters = SearchFiltersIn(acts=act, doc_types=doc_type, audience=audience, year=year)
-    result = runtime.searcher.search(q, filters=to_filters(filters), top_k=top_k, offset=offset)
-    return search_response(result, settings)
+    return search_response(await search_once(runtime, response, q, to_filters(filters), top_k, offset), settings)
 
 
 @router.post("/search", response_model=SearchResponse, summary="Search provisions (JSON body)")
-def search_post(runtime: RuntimeDep, settings: SettingsDep, request: Annotated[SearchRequest, Body()]) -> SearchResponse:
+async def search_post(runtime: RuntimeDep, response: Response, settings: SettingsDep,
+                      request: Annotated[SearchRequest, Body()]) -> SearchResponse:  # fmt: skip
     """The same search as `GET /search`, with filters in a JSON body."""
-    result = runtime.searcher.search(request.query, filters=to_filters(request.filters), top_k=request.top_k,
-                                     offset=request.offset)
+    result = await search_once(runtime, response, request.query, to_filters(request.filters), request.top_k, request.offset)
     return search_response(result, settings)

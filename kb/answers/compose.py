@@ -12,6 +12,7 @@ provisions and their related provisions first.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections import OrderedDict
@@ -24,7 +25,8 @@ from kb.answers.verify import verify_citations
 from kb.embedding import Encoder
 from kb.errors import QueryError
 from kb.models import AUDIENCES, Answer, Citation, Hit, Provision, Quote
-from kb.retrieval.search import SearchFilters, Searcher
+from kb.retrieval.cache import ResultCache
+from kb.retrieval.search import SearchFilters, Searcher, clean_query
 from kb.settings import Settings
 from kb.stores.base import KnowledgeStore
 
@@ -57,10 +59,41 @@ class Answerer:
         self._span_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._span_lock = threading.Lock()
         self.phraser = AnswerPhraser(settings.answers)  # used only when answers.generator_enabled
+        self.cache = ResultCache(settings.answers.answer_cache_size)
 
     def ask(self, question: str, *, audience: str = "lawyer", filters: SearchFilters | None = None) -> Answer:
+        """The answer to ``question`` for ``audience``. A repeat on unchanged content is answered from
+        :attr:`cache` (``answers.answer_cache_size``); each caller gets its own copy."""
+        key = self._cache_key(question, audience, filters)
+        remembered = self.cache.get(key) if key is not None else None
+        if remembered is not None:
+            return copy.deepcopy(remembered)
+        answer = self._ask(question, audience, filters)
+        if key is None:
+            return answer
+        self.cache.put(key, answer)
+        return copy.deepcopy(answer)
+
+    def cached(self, question: str, *, audience: str = "lawyer", filters: SearchFilters | None = None) -> Answer | None:
+        """What :meth:`ask` would return if it is remembered, else ``None``; never composes an answer.
+        Checks the question and audience as :meth:`ask` does."""
+        key = self._cache_key(question, audience, filters)
+        remembered = self.cache.get(key) if key is not None else None
+        return copy.deepcopy(remembered) if remembered is not None else None
+
+    def _cache_key(self, question: str, audience: str, filters: SearchFilters | None) -> tuple | None:
         if audience not in AUDIENCES:
             raise QueryError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}", field="audience")
+        text = clean_query(question, self.settings.api.max_query_chars)
+        if self.cache.size == 0 or self.settings.answers.generator_enabled:
+            return None  # a generator's failed call must not be remembered
+        version = self.store.content_version()
+        if version is None:
+            return None
+        f = filters or SearchFilters()
+        return (version, text, audience, tuple(f.acts), tuple(f.doc_types), f.audience, f.year)
+
+    def _ask(self, question: str, audience: str, filters: SearchFilters | None) -> Answer:
         cfg = self.settings.answers
         result = self.searcher.search(question, filters=filters, top_k=max(cfg.max_provisions * 2, 8))
         plan = result.plan
@@ -144,7 +177,7 @@ class Answerer:
             found = {t: self._span_cache[t] for t in texts if t in self._span_cache}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:  # encode outside the lock: other answers go on meanwhile
-            for text, vector in zip(missing, self.encoder.embed_texts(missing), strict=True):
+            for text, vector in zip(missing, self.encoder.embed_spans(missing), strict=True):
                 found[text] = np.asarray(vector, dtype=np.float32)
         with self._span_lock:
             for text in texts:

@@ -313,6 +313,11 @@ class ElasticsearchKnowledgeStore(EsSourcesMixin, EsProvisionsMixin):
     def _meta_id(self, key: str) -> str:
         return f"{self.identity}:meta:{key}"
 
+    def content_version(self) -> None:
+        """Unknown without a round trip, and other hosts write too: search results are not cached
+        in the process (Elasticsearch keeps its own shard request cache)."""
+        return None
+
     def get_meta(self, key: str) -> str | None:
         with es_errors(self.url, f"reading meta {key}"):
             try:

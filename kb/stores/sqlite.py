@@ -37,7 +37,7 @@ from kb.errors import StoreError
 from kb.stores.base import IntegrityReport
 from kb.stores.sqlite_bm25 import BM25Index, index_documents
 from kb.stores.sqlite_check import check_store
-from kb.stores.sqlite_db import RESERVED_META_PREFIX, SQLiteDatabase, bump_generation, get_meta, set_meta
+from kb.stores.sqlite_db import RESERVED_META_PREFIX, SQLiteDatabase, bump_generation, get_meta, read_generation, set_meta
 from kb.stores.sqlite_documents import AllowedRowsCache, DocumentsMixin
 from kb.stores.sqlite_sources import SourcesMixin
 from kb.stores.sqlite_vectors import VectorIndex
@@ -93,6 +93,12 @@ class SQLiteKnowledgeStore(DocumentsMixin, SourcesMixin):
     def get_meta(self, key: str) -> str | None:
         with self._db.read("reading meta") as conn:
             return get_meta(conn, key)
+
+    def content_version(self) -> str:
+        """The write generation: every write of chunks, provisions or sources moves it, in one
+        transaction with the write (see :func:`kb.stores.sqlite_db.bump_generation`)."""
+        with self._db.read("reading the write generation") as conn:
+            return str(read_generation(conn))
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a setting of the index (e.g. its identity). Keys starting ``store.`` are the store's own."""

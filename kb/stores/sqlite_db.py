@@ -254,11 +254,7 @@ class SQLiteDatabase:
         Returns the row ids of documents written before the file kept BM25 term counts (files
         made by earlier builds of schema 1); the store indexes them.
         """
-        conn = self.connection()
-        with self.errors("switching to WAL mode"):
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._switch_to_wal(self.connection())
         if str(mode).lower() != "wal":
             raise StoreError(f"{self.path}: SQLite refused WAL journal mode (got {mode!r}); use a local file system")
         with self.read("reading the schema version") as conn:
@@ -286,6 +282,25 @@ class SQLiteDatabase:
             set_meta(conn, "store.embedding_dim", str(embedding_dim))
             set_meta(conn, "store.bm25", "1")
             return [r[0] for r in conn.execute("SELECT rid FROM documents WHERE rid NOT IN (SELECT rid FROM bm25_docs)")]
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
+        """The journal mode after asking for WAL. SQLite answers "database is locked" at once,
+        without its busy handler, while another process is switching the same new file too, so
+        the switch is retried here until ``busy_timeout_ms``."""
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        pause = 0.005
+        with self.errors("switching to WAL mode"):
+            while True:
+                try:
+                    mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                    if str(mode).lower() != "wal":
+                        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    return str(mode)
+                except sqlite3.OperationalError as err:
+                    if "locked" not in str(err).lower() or time.monotonic() + pause > deadline:
+                        raise
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.2)
 
     @contextmanager
     def writer_lock(self, timeout_s: float) -> Iterator[None]:

@@ -205,3 +205,15 @@ def test_live_server_refuses_100_kb_queries_with_a_4xx(live):
             assert error["code"] == "payload_too_large" and "limit" in error["message"]
         # And the server still answers afterwards.
         _search_ok(http.get("/search", params={"q": "report offence"}), "pocso:19")
+
+
+def test_too_many_repeated_filters_are_422_not_500(client):
+    """Found by schemathesis: 13 `doc_type` parameters passed the query check and broke the filter model."""
+    from kb.models import DOC_TYPES
+
+    params = [("q", "report abuse")] + [("doc_type", "act")] * (len(DOC_TYPES) + 1)
+    response = client.get("/search", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] and "doc_type" in response.json()["error"]["field"]
+    params = [("q", "report abuse")] + [("act", "pocso")] * 21
+    assert client.get("/search", params=params).status_code == 422

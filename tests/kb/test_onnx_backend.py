@@ -183,6 +183,61 @@ def test_index_identity_changes_only_when_the_vectors_do(monkeypatch):
     assert avx2 != vnni == Settings(embedding={"backend": "onnx-int8"}).index_identity()
 
 
+@pytest.mark.parametrize(("backend", "query_backend", "ok"), [
+    ("torch", "onnx", True), ("onnx", "torch", True), ("onnx-int8", "onnx-int8", True), ("torch", None, True),
+    ("torch", "onnx-int8", False), ("onnx-int8", "torch", False), ("onnx-int8", "onnx", False),
+])
+def test_query_backend_must_give_the_stored_vectors_kind(backend, query_backend, ok):
+    from pydantic import ValidationError
+
+    if ok:
+        settings = EmbeddingSettings(backend=backend, query_backend=query_backend)
+        assert settings.query_encoder == (query_backend or backend)
+        # The index identity follows the stored vectors only: the query encoder does not change it.
+        assert Settings(embedding={"backend": backend, "query_backend": query_backend}).index_identity() == \
+            Settings(embedding={"backend": backend}).index_identity()  # fmt: skip
+    else:
+        with pytest.raises(ValidationError, match="query_backend"):
+            EmbeddingSettings(backend=backend, query_backend=query_backend)
+
+
+def test_onnx_query_encoder_beside_torch_chunks_and_its_thread_limit(onnx_dir):
+    import torch
+
+    threads_before = torch.get_num_threads()  # limit_threads also sets PyTorch's process-wide threads
+    try:
+        _check_onnx_query_encoder(onnx_dir)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _check_onnx_query_encoder(onnx_dir: Path) -> None:
+    from kb.onnx_module import OnnxEncoderModel
+
+    settings = EmbeddingSettings(backend="torch", query_backend="onnx", onnx_dir=str(onnx_dir))
+    encoder = Encoder(settings)
+    encoder.limit_threads(1)  # before warm-up, as the server does: applied when the session is made
+    query = "duty of the police to record the statement of a child"
+    vector = np.asarray(encoder.embed_query(query))
+    [chunk_vector] = encoder.embed_texts([query])
+    assert float(vector @ np.asarray(chunk_vector)) > 0.999  # ONNX fp32 query ~ PyTorch chunk of the same text
+
+    def sessions(embedder) -> list[OnnxEncoderModel]:
+        return [m for m in embedder.embedding_backend.model.modules() if isinstance(m, OnnxEncoderModel)]
+
+    [model] = sessions(encoder.text_embedder)
+    assert sessions(encoder.document_embedder) == []  # chunks stay with PyTorch
+    # Sentences scored while answering go through the query encoder: the same ONNX session.
+    assert sessions(encoder.span_embedder) == [model]
+    [span_vector] = encoder.embed_spans([query])
+    assert float(np.asarray(span_vector) @ np.asarray(chunk_vector)) > 0.999
+    assert model.threads == 1 and model.session.get_session_options().intra_op_num_threads == 1
+    encoder.limit_threads(2)  # after warm-up: the session is made again
+    assert model.threads == 2 and model.session.get_session_options().intra_op_num_threads == 2
+    encoder._recent.clear()
+    assert float(np.asarray(encoder.embed_query(query)) @ vector) > 0.9999
+
+
 STORE_ACTS = {
     "pocso": ("the-protection-of-children-from-sexual-offences-act-2012",),
     "jj": ("the-juvenile-justice-care-and-protection-of-children-act-2015",),
@@ -214,6 +269,11 @@ def dense_rankings(onnx_dir, shared_sources, dev_questions_path, tmp_path_factor
             assert not report.failed and report.chunks > 100, report.failed
             searcher = Searcher(store, encoder, settings)
             out[backend] = [[h.provision_key for h in searcher.search(q.question, top_k=5).hits] for q in questions]
+            if backend == "torch":  # the same PyTorch-built store, queried through ONNX fp32
+                onnx_queries = settings.embedding.model_copy(update={"query_backend": "onnx"})
+                searcher = Searcher(store, Encoder(onnx_queries), settings)
+                out["torch+onnx-queries"] = [[h.provision_key for h in searcher.search(q.question, top_k=5).hits]
+                                             for q in questions]  # fmt: skip
         finally:
             store.close()
     return out
@@ -229,6 +289,7 @@ def test_int8_store_retrieves_the_provisions_the_torch_store_does(dense_rankings
     torch_hits = hits("torch")
     assert torch_hits >= 0.6 * len(questions), (torch_hits, len(questions))  # the comparison means something
     assert hits("onnx") == torch_hits
+    assert dense_rankings["torch+onnx-queries"] == dense_rankings["torch"]  # same provisions, same order
     assert hits("onnx-int8") >= torch_hits - 1, (hits("onnx-int8"), torch_hits)
     same_top1 = sum(1 for a, b in zip(dense_rankings["torch"], dense_rankings["onnx-int8"], strict=True) if a[:1] == b[:1])
     assert same_top1 >= len(questions) - 2, (same_top1, len(questions))
