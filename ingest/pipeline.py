@@ -1,5 +1,10 @@
 """Ingest files: convert -> parse -> chunk -> embed -> write, one transaction per file.
 
+Files are prepared (converted, parsed, chunked) one after another until about
+``8 x embedding.batch_size`` chunks wait; those are embedded in one encoder call (longer
+length-sorted runs, less padding), and then each file is written in its own transaction, in the
+order given.
+
 A file is either fully indexed or not at all. A file whose bytes did not change since it was
 indexed (same path, same hash, same index identity) is skipped; the same text under another
 name is stored once and remembers both paths; a changed file replaces its old provisions; a
@@ -159,11 +164,22 @@ class Ingestor:
         report = IngestReport(files=list(missing))
         with self.store.writer_lock(timeout_s=self.settings.store.busy_timeout_ms / 1000):
             self.store.set_meta(IDENTITY_KEY, self.identity)
-            for index, path in enumerate(files, start=1):
-                result = self.ingest_file(path, doc_type=doc_type, audiences=audiences, report=report)
+            done = 0
+
+            def record(result: FileResult) -> None:
+                nonlocal done
+                done += 1
                 report.files.append(result)
                 if on_file:
-                    on_file(result, index, len(files))
+                    on_file(result, done, len(files))
+
+            group: list[FileResult | _Prepared] = []
+            for path in files:
+                group.append(self._prepare_safely(path, doc_type=doc_type, audiences=audiences))
+                if sum(len(g.chunks) for g in group if isinstance(g, _Prepared)) >= self.group_chunks:
+                    self._commit_group(group, report, record)
+                    group = []
+            self._commit_group(group, report, record)
             if prune:
                 report.files.extend(self._prune([p for p in paths if p.is_dir()], set(map(str, files))))
         report.seconds = time.perf_counter() - started
@@ -189,26 +205,63 @@ class Ingestor:
             offset += len(batch)
         return out
 
+    # -- groups of files -------------------------------------------------------------------
+    @property
+    def group_chunks(self) -> int:
+        """Chunks of several files are embedded in one call of about this many (8 batches): the
+        encoder sorts them by length, so batches carry less padding and fewer end in a partial
+        batch than file by file. Each file is still written in its own transaction, in order."""
+        return 8 * self.settings.embedding.batch_size
+
+    def _prepare_safely(self, path: Path, *, doc_type: str | None, audiences: list[str] | None) -> FileResult | _Prepared:
+        started = time.perf_counter()
+        try:
+            outcome = self._prepare(path, doc_type=doc_type, audiences=audiences)
+        except IngestError as err:
+            outcome = FileResult(str(path), "failed", reason=err.reason)
+        except StoreError as err:
+            outcome = FileResult(str(path), "failed", reason=f"store: {err}")
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _commit_group(self, group: list[FileResult | _Prepared], report: IngestReport,
+                      record: Callable[[FileResult], None]) -> None:  # fmt: skip
+        """Embed the group's chunks in one call, then write its files one by one, in order."""
+        prepared = [g for g in group if isinstance(g, _Prepared)]
+        texts = [c.embed_text or c.text for g in prepared for c in g.chunks]
+        encode_started = time.perf_counter()
+        try:
+            vectors = self.encoder.embed_texts(texts)
+        finally:
+            encode_seconds = time.perf_counter() - encode_started
+            report.encode_seconds += encode_seconds
+        offset = 0
+        for item in group:
+            if isinstance(item, FileResult):
+                record(item)
+                continue
+            item.embeddings = vectors[offset : offset + len(item.chunks)]
+            offset += len(item.chunks)
+            started = time.perf_counter()
+            result = self._commit_safely(item)
+            # Its share of the group's encoding, by chunks, plus its own preparing and writing.
+            result.seconds = item.seconds + encode_seconds * len(item.chunks) / max(1, len(texts)) \
+                + time.perf_counter() - started  # fmt: skip
+            record(result)
+
     # -- one file ------------------------------------------------------------------------
     def ingest_file(
         self, path: Path, *, doc_type: str | None = None, audiences: list[str] | None = None,
         report: IngestReport | None = None,
     ) -> FileResult:
-        started = time.perf_counter()
-        key = str(path)
-        try:
-            result = self._ingest_file(path, doc_type=doc_type, audiences=audiences, report=report)
-        except IngestError as err:
-            result = FileResult(key, "failed", reason=err.reason)
-        except StoreError as err:
-            # A store failure (disk full, read-only) is per file too: the transaction rolled back.
-            result = FileResult(key, "failed", reason=f"store: {err}")
-        result.seconds = time.perf_counter() - started
-        return result
+        """Index one file in its own transaction (``ingest`` does this for a group of files)."""
+        results: list[FileResult] = []
+        self._commit_group([self._prepare_safely(path, doc_type=doc_type, audiences=audiences)],
+                           report if report is not None else IngestReport(), results.append)  # fmt: skip
+        return results[0]
 
-    def _ingest_file(
-        self, path: Path, *, doc_type: str | None, audiences: list[str] | None, report: IngestReport | None
-    ) -> FileResult:
+    def _prepare(self, path: Path, *, doc_type: str | None, audiences: list[str] | None) -> FileResult | _Prepared:
+        """Everything before embedding: skip an unchanged file, convert, parse, chunk."""
         key = str(path)
         raw_hash = _file_hash(path)
         previous = self.store.source_for_path(key)
@@ -220,20 +273,41 @@ class Ingestor:
         if not parsed.provisions:
             raise IngestError("no text could be extracted (no sections or headed blocks found)", path=key)
         doc_id = text_id(converted.text)
+        prepared = _Prepared(key, raw_hash, converted.media_type, parsed, doc_id, chunks=[])
+        duplicate = self._duplicate(prepared)
+        if duplicate is not None:
+            return duplicate
+        prepared.chunks = self._chunks(parsed)
+        return prepared
 
+    def _duplicate(self, item: _Prepared) -> FileResult | None:
+        """When the same text is already stored with these settings: remember the path, store nothing."""
+        existing = self.store.get_source(item.doc_id)
+        if not (existing and existing.index_identity == self.identity):
+            return None
+        previous = self.store.source_for_path(item.key)
+        if previous and previous.doc_id != item.doc_id:
+            self.store.remove_source_path(item.key)
+        if item.key not in existing.paths:
+            self.store.add_source_path(item.doc_id, item.key)
+        return FileResult(item.key, "duplicate", doc_id=item.doc_id, title=existing.title)
+
+    def _commit_safely(self, item: _Prepared) -> FileResult:
+        try:
+            return self._commit(item)
+        except StoreError as err:
+            # A store failure (disk full, read-only) is per file too: the transaction rolled back.
+            return FileResult(item.key, "failed", reason=f"store: {err}")
+
+    def _commit(self, item: _Prepared) -> FileResult:
+        """Write one prepared file. The store is read again first: a file earlier in the same
+        group may have stored the same text (then this one is a duplicate) or moved a path."""
+        duplicate = self._duplicate(item)
+        if duplicate is not None:
+            return duplicate
+        key, doc_id, parsed, chunks, embeddings = item.key, item.doc_id, item.parsed, item.chunks, item.embeddings
+        raw_hash, previous = item.raw_hash, self.store.source_for_path(item.key)
         existing = self.store.get_source(doc_id)
-        if existing and existing.index_identity == self.identity:
-            if previous and previous.doc_id != doc_id:
-                self.store.remove_source_path(key)
-            if key not in existing.paths:
-                self.store.add_source_path(doc_id, key)
-            return FileResult(key, "duplicate", doc_id=doc_id, title=existing.title)
-
-        chunks = self._chunks(parsed)
-        encode_started = time.perf_counter()
-        embeddings = self.encoder.embed_texts([c.embed_text or c.text for c in chunks])
-        if report is not None:
-            report.encode_seconds += time.perf_counter() - encode_started
 
         replaces: list[str] = []
         if existing:
@@ -244,7 +318,7 @@ class Ingestor:
             else:
                 self.store.remove_source_path(key)
         source = self._source_record(parsed, converted_hash=raw_hash, doc_id=doc_id, path=key,
-                                     media_type=converted.media_type, n_chunks=len(chunks),
+                                     media_type=item.media_type, n_chunks=len(chunks),
                                      other_paths=existing.paths if existing else [])
         documents = [
             _document(chunk, index, source, embedding, parsed)
@@ -316,6 +390,20 @@ class Ingestor:
 
     def _stored_provisions(self, source: SourceRecord) -> list[Provision]:
         return self.store.provisions_of_source(source.doc_id)
+
+
+@dataclass
+class _Prepared:
+    """A file converted, parsed and chunked, waiting for its vectors and its write."""
+
+    key: str
+    raw_hash: str
+    media_type: str
+    parsed: ParsedDocument
+    doc_id: str
+    chunks: list[Chunk]
+    embeddings: list[list[float]] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 def _file_hash(path: Path) -> str:
