@@ -164,21 +164,20 @@ class Ingestor:
         report = IngestReport(files=list(missing))
         with self.store.writer_lock(timeout_s=self.settings.store.busy_timeout_ms / 1000):
             self.store.set_meta(IDENTITY_KEY, self.identity)
-            done = 0
 
             def record(result: FileResult) -> None:
-                nonlocal done
-                done += 1
                 report.files.append(result)
                 if on_file:
-                    on_file(result, done, len(files))
+                    on_file(result, len(report.files) - len(missing), len(files))
 
             group: list[FileResult | _Prepared] = []
+            waiting = 0  # chunks of the group's prepared files
             for path in files:
-                group.append(self._prepare_safely(path, doc_type=doc_type, audiences=audiences))
-                if sum(len(g.chunks) for g in group if isinstance(g, _Prepared)) >= self.group_chunks:
+                group.append(outcome := self._prepare_safely(path, doc_type=doc_type, audiences=audiences))
+                waiting += len(outcome.chunks) if isinstance(outcome, _Prepared) else 0
+                if waiting >= self.group_chunks:
                     self._commit_group(group, report, record)
-                    group = []
+                    group, waiting = [], 0
             self._commit_group(group, report, record)
             if prune:
                 report.files.extend(self._prune([p for p in paths if p.is_dir()], set(map(str, files))))
@@ -240,10 +239,9 @@ class Ingestor:
             if isinstance(item, FileResult):
                 record(item)
                 continue
-            item.embeddings = vectors[offset : offset + len(item.chunks)]
-            offset += len(item.chunks)
             started = time.perf_counter()
-            result = self._commit_safely(item)
+            result = self._commit_safely(item, vectors[offset : offset + len(item.chunks)])
+            offset += len(item.chunks)
             # Its share of the group's encoding, by chunks, plus its own preparing and writing.
             result.seconds = item.seconds + encode_seconds * len(item.chunks) / max(1, len(texts)) \
                 + time.perf_counter() - started  # fmt: skip
@@ -273,41 +271,37 @@ class Ingestor:
         if not parsed.provisions:
             raise IngestError("no text could be extracted (no sections or headed blocks found)", path=key)
         doc_id = text_id(converted.text)
-        prepared = _Prepared(key, raw_hash, converted.media_type, parsed, doc_id, chunks=[])
-        duplicate = self._duplicate(prepared)
-        if duplicate is not None:
-            return duplicate
-        prepared.chunks = self._chunks(parsed)
-        return prepared
+        existing = self.store.get_source(doc_id)
+        if self._is_current(existing):
+            return self._duplicate(key, doc_id, existing, previous)
+        return _Prepared(key, raw_hash, converted.media_type, parsed, doc_id, self._chunks(parsed))
 
-    def _duplicate(self, item: _Prepared) -> FileResult | None:
-        """When the same text is already stored with these settings: remember the path, store nothing."""
-        existing = self.store.get_source(item.doc_id)
-        if not (existing and existing.index_identity == self.identity):
-            return None
-        previous = self.store.source_for_path(item.key)
-        if previous and previous.doc_id != item.doc_id:
-            self.store.remove_source_path(item.key)
-        if item.key not in existing.paths:
-            self.store.add_source_path(item.doc_id, item.key)
-        return FileResult(item.key, "duplicate", doc_id=item.doc_id, title=existing.title)
+    def _is_current(self, existing: SourceRecord | None) -> bool:
+        return existing is not None and existing.index_identity == self.identity
 
-    def _commit_safely(self, item: _Prepared) -> FileResult:
+    def _duplicate(self, key: str, doc_id: str, existing: SourceRecord, previous: SourceRecord | None) -> FileResult:
+        """The same text is already stored with these settings: remember the path, store nothing."""
+        if previous and previous.doc_id != doc_id:
+            self.store.remove_source_path(key)
+        if key not in existing.paths:
+            self.store.add_source_path(doc_id, key)
+        return FileResult(key, "duplicate", doc_id=doc_id, title=existing.title)
+
+    def _commit_safely(self, item: _Prepared, embeddings: list[list[float]]) -> FileResult:
         try:
-            return self._commit(item)
+            return self._commit(item, embeddings)
         except StoreError as err:
             # A store failure (disk full, read-only) is per file too: the transaction rolled back.
             return FileResult(item.key, "failed", reason=f"store: {err}")
 
-    def _commit(self, item: _Prepared) -> FileResult:
+    def _commit(self, item: _Prepared, embeddings: list[list[float]]) -> FileResult:
         """Write one prepared file. The store is read again first: a file earlier in the same
         group may have stored the same text (then this one is a duplicate) or moved a path."""
-        duplicate = self._duplicate(item)
-        if duplicate is not None:
-            return duplicate
-        key, doc_id, parsed, chunks, embeddings = item.key, item.doc_id, item.parsed, item.chunks, item.embeddings
-        raw_hash, previous = item.raw_hash, self.store.source_for_path(item.key)
+        key, doc_id, parsed, chunks, raw_hash = item.key, item.doc_id, item.parsed, item.chunks, item.raw_hash
+        previous = self.store.source_for_path(key)
         existing = self.store.get_source(doc_id)
+        if self._is_current(existing):
+            return self._duplicate(key, doc_id, existing, previous)
 
         replaces: list[str] = []
         if existing:
@@ -402,7 +396,6 @@ class _Prepared:
     parsed: ParsedDocument
     doc_id: str
     chunks: list[Chunk]
-    embeddings: list[list[float]] = field(default_factory=list)
     seconds: float = 0.0
 
 

@@ -12,12 +12,12 @@ one model per configuration, so the text and document embedders share the weight
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from haystack import Document
 from haystack.utils import ComponentDevice
 
+from kb.cache import LRUCache
 from kb.errors import ConfigError
 from kb.settings import EmbeddingSettings
 
@@ -81,7 +81,7 @@ class Encoder:
         self._lock = threading.Lock()
         self._warm = False
         self._query_threads = 0
-        self._recent: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        self._recent = LRUCache(self.RECENT_QUERIES)  # text -> vector as a tuple (callers get a list)
 
     @property
     def is_warm(self) -> bool:
@@ -129,17 +129,12 @@ class Encoder:
     def embed_query(self, text: str) -> list[float]:
         """The query's vector. The last few queries are remembered: ``/ask`` embeds its question for
         retrieval and again for choosing sentences, and a page often repeats a search."""
-        with self._lock:
-            cached = self._recent.get(text)
-            if cached is not None:
-                self._recent.move_to_end(text)
-                return list(cached)
+        cached = self._recent.get(text)
+        if cached is not None:
+            return list(cached)
         self.warm_up()
         vector = self.text_embedder.run(text=text)["embedding"]
-        with self._lock:
-            self._recent[text] = tuple(vector)
-            while len(self._recent) > self.RECENT_QUERIES:
-                self._recent.popitem(last=False)
+        self._recent.put(text, tuple(vector))
         return vector
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:

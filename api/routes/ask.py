@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Response
-from fastapi.concurrency import run_in_threadpool
 
 from api import render
 from api.deps import RuntimeDep, SettingsDep, require_read_key
 from api.errors import error_responses
 from api.routes.documents import path_roots
-from api.routes.search import CACHE_HEADER, to_filters
+from api.routes.search import cached_or_computed, to_filters
 from api.schemas import AnswerResponse, AskRequest
 from kb.errors import QueryError
 
@@ -32,10 +31,8 @@ async def ask(runtime: RuntimeDep, response: Response, settings: SettingsDep,
         raise QueryError("question is empty", field="question")
     if length > limit:
         raise QueryError(f"question is {length} characters; the limit is {limit}", field="question", limit=limit)
-    filters = to_filters(request.filters)
-    # A remembered answer at once; a new one in the request thread pool (see routes.search.search_once).
-    answer = runtime.answerer.cached(request.question, audience=request.audience, filters=filters)
-    response.headers[CACHE_HEADER] = "miss" if answer is None else "hit"
-    if answer is None:
-        answer = await run_in_threadpool(runtime.answerer.ask, request.question, audience=request.audience, filters=filters)
+    answerer, filters = runtime.answerer, to_filters(request.filters)
+    answer = await cached_or_computed(
+        response, lambda: answerer.cached(request.question, audience=request.audience, filters=filters),
+        lambda: answerer.ask(request.question, audience=request.audience, filters=filters))
     return AnswerResponse.model_validate(render.public_sources(render.answer_json(answer), path_roots(settings)))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -35,18 +36,23 @@ def to_filters(filters: SearchFiltersIn) -> SearchFilters:
 
 
 CACHE_HEADER = "X-KB-Cache"
+T = TypeVar("T")
+
+
+async def cached_or_computed(response: Response, cached: Callable[[], T | None], compute: Callable[[], T]) -> T:
+    """A remembered result at once, on the event loop; else ``compute`` in the request thread pool,
+    where at most ``api.concurrent_requests`` run at a time. Repeats thus never queue behind work
+    that needs the CPU. The ``X-KB-Cache`` header says which it was (``hit``/``miss``)."""
+    result = cached()
+    response.headers[CACHE_HEADER] = "miss" if result is None else "hit"
+    return result if result is not None else await run_in_threadpool(compute)
 
 
 async def search_once(runtime: Runtime, response: Response, query: str, filters: SearchFilters, top_k: int | None,
                       offset: int) -> SearchResult:  # fmt: skip
-    """A remembered result at once, on the event loop; a real search in the request thread pool,
-    where at most ``api.concurrent_requests`` run at a time. Repeats thus never queue behind
-    searches that need the CPU. The ``X-KB-Cache`` header says which it was (``hit``/``miss``)."""
-    result = runtime.searcher.cached(query, filters=filters, top_k=top_k, offset=offset)
-    response.headers[CACHE_HEADER] = "miss" if result is None else "hit"
-    if result is None:
-        result = await run_in_threadpool(runtime.searcher.search, query, filters=filters, top_k=top_k, offset=offset)
-    return result
+    searcher = runtime.searcher
+    return await cached_or_computed(response, lambda: searcher.cached(query, filters=filters, top_k=top_k, offset=offset),
+                                    lambda: searcher.search(query, filters=filters, top_k=top_k, offset=offset))
 
 
 def search_response(result: SearchResult, settings: Settings) -> SearchResponse:

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
-from collections import OrderedDict
 
 import numpy as np
 
 from kb.answers.generate import AnswerPhraser
 from kb.answers.sentences import Span, split_spans
 from kb.answers.verify import verify_citations
+from kb.cache import LRUCache, VersionedCache
 from kb.embedding import Encoder
 from kb.errors import QueryError
 from kb.models import AUDIENCES, Answer, Citation, Hit, Provision, Quote
-from kb.retrieval.cache import ResultCache
 from kb.retrieval.search import SearchFilters, Searcher, clean_query
 from kb.settings import Settings
 from kb.stores.base import KnowledgeStore
@@ -56,42 +54,31 @@ class Answerer:
         self.searcher = searcher
         self.encoder = encoder
         self.settings = settings
-        self._span_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._span_lock = threading.Lock()
+        self._span_cache = LRUCache(SPAN_CACHE_SIZE)
         self.phraser = AnswerPhraser(settings.answers)  # used only when answers.generator_enabled
-        self.cache = ResultCache(settings.answers.answer_cache_size)
+        self.cache: VersionedCache[Answer] = VersionedCache(settings.answers.answer_cache_size, store, copy=copy.deepcopy)
 
     def ask(self, question: str, *, audience: str = "lawyer", filters: SearchFilters | None = None) -> Answer:
         """The answer to ``question`` for ``audience``. A repeat on unchanged content is answered from
         :attr:`cache` (``answers.answer_cache_size``); each caller gets its own copy."""
         key = self._cache_key(question, audience, filters)
-        remembered = self.cache.get(key) if key is not None else None
+        remembered = self.cache.recall(key)
         if remembered is not None:
-            return copy.deepcopy(remembered)
-        answer = self._ask(question, audience, filters)
-        if key is None:
-            return answer
-        self.cache.put(key, answer)
-        return copy.deepcopy(answer)
+            return remembered
+        return self.cache.remember(key, self._ask(question, audience, filters))
 
     def cached(self, question: str, *, audience: str = "lawyer", filters: SearchFilters | None = None) -> Answer | None:
         """What :meth:`ask` would return if it is remembered, else ``None``; never composes an answer.
         Checks the question and audience as :meth:`ask` does."""
-        key = self._cache_key(question, audience, filters)
-        remembered = self.cache.get(key) if key is not None else None
-        return copy.deepcopy(remembered) if remembered is not None else None
+        return self.cache.recall(self._cache_key(question, audience, filters))
 
     def _cache_key(self, question: str, audience: str, filters: SearchFilters | None) -> tuple | None:
         if audience not in AUDIENCES:
             raise QueryError(f"audience must be one of {', '.join(AUDIENCES)}, got {audience!r}", field="audience")
         text = clean_query(question, self.settings.api.max_query_chars)
-        if self.cache.size == 0 or self.settings.answers.generator_enabled:
+        if self.settings.answers.generator_enabled:
             return None  # a generator's failed call must not be remembered
-        version = self.store.content_version()
-        if version is None:
-            return None
-        f = filters or SearchFilters()
-        return (version, text, audience, tuple(f.acts), tuple(f.doc_types), f.audience, f.year)
+        return self.cache.key(text, audience, (filters or SearchFilters()).key())
 
     def _ask(self, question: str, audience: str, filters: SearchFilters | None) -> Answer:
         cfg = self.settings.answers
@@ -173,18 +160,12 @@ class Answerer:
     def _span_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of quotable spans. Provisions recur across questions, so vectors are kept
         (bounded LRU keyed by the span text) instead of being re-encoded for every answer."""
-        with self._span_lock:
-            found = {t: self._span_cache[t] for t in texts if t in self._span_cache}
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._span_cache.get(t)) is not None}
         missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:  # encode outside the lock: other answers go on meanwhile
+        if missing:  # encoded without holding the cache: other answers go on meanwhile
             for text, vector in zip(missing, self.encoder.embed_spans(missing), strict=True):
                 found[text] = np.asarray(vector, dtype=np.float32)
-        with self._span_lock:
-            for text in texts:
-                self._span_cache[text] = found[text]
-                self._span_cache.move_to_end(text)
-            while len(self._span_cache) > SPAN_CACHE_SIZE:
-                self._span_cache.popitem(last=False)
+                self._span_cache.put(text, found[text])
         return np.stack([found[t] for t in texts])
 
     # -- related provisions ----------------------------------------------------------------

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from haystack import Document, Pipeline
 
+from kb.cache import VersionedCache
 from kb.embedding import Encoder
 from kb.errors import QueryError
 from kb.models import Hit, Locator
 from kb.query.understand import QueryPlan, understand
-from kb.retrieval.cache import ResultCache
 from kb.retrieval.fusion import FusedHit, fuse, heading_coverage_list
 from kb.retrieval.terms import terms
 from kb.retrieval.retrievers import StoreBM25Retriever, StoreEmbeddingRetriever
@@ -34,6 +34,10 @@ class SearchFilters:
     doc_types: list[str] = field(default_factory=list)
     audience: str | None = None
     year: int | None = None
+
+    def key(self) -> tuple:
+        """The filters as a hashable value (part of a cache key)."""
+        return (tuple(self.acts), tuple(self.doc_types), self.audience, self.year)
 
     def to_haystack(self) -> dict[str, Any] | None:
         conditions: list[dict[str, Any]] = []
@@ -87,7 +91,9 @@ class Searcher:
         self.pipeline.add_component("bm25", StoreBM25Retriever(store, top_k=cfg.candidates))
         self.pipeline.add_component("heading", StoreBM25Retriever(store, top_k=cfg.candidates, field="heading"))
         self.pipeline.add_component("dense", StoreEmbeddingRetriever(store, top_k=cfg.candidates))
-        self.cache = ResultCache(cfg.result_cache_size)
+        # A fresh hits list for each caller; the hits themselves are never changed after a search.
+        self.cache: VersionedCache[SearchResult] = VersionedCache(
+            cfg.result_cache_size, store, copy=lambda r: replace(r, hits=list(r.hits)))
 
     def warm_up(self) -> None:
         self.encoder.warm_up()
@@ -142,15 +148,11 @@ class Searcher:
         """One page of provisions for ``query``. A repeat of an earlier search on unchanged content
         is answered from :attr:`cache` (``retrieval.result_cache_size``)."""
         text, filters, top_k, offset = self._checked(query, filters, top_k, offset)
-        key = self._cache_key(text, filters, top_k, offset)
-        cached = self._remembered(key)
-        if cached is not None:
-            return cached
-        result = self._search(text, filters, top_k, offset)
-        if key is None:
-            return result
-        self.cache.put(key, result)
-        return replace(result, hits=list(result.hits))
+        key = self.cache.key(text, filters.key(), top_k, offset)
+        remembered = self.cache.recall(key)
+        if remembered is not None:
+            return remembered
+        return self.cache.remember(key, self._search(text, filters, top_k, offset))
 
     def cached(
         self, query: str, *, filters: SearchFilters | None = None, top_k: int | None = None, offset: int = 0
@@ -158,8 +160,8 @@ class Searcher:
         """What :meth:`search` would return if it is remembered, else ``None``; never searches.
         Checks its arguments as :meth:`search` does. Cheap (one read of the store's version), so a
         server can answer repeats at once and queue only the searches that need the CPU."""
-        key = self._cache_key(*self._checked(query, filters, top_k, offset))
-        return self._remembered(key)
+        text, filters, top_k, offset = self._checked(query, filters, top_k, offset)
+        return self.cache.recall(self.cache.key(text, filters.key(), top_k, offset))
 
     def _checked(self, query: str, filters: SearchFilters | None, top_k: int | None,
                  offset: int) -> tuple[str, SearchFilters, int, int]:  # fmt: skip
@@ -168,19 +170,6 @@ class Searcher:
         if not isinstance(offset, int) or offset < 0:
             raise QueryError(f"offset must be >= 0, got {offset!r}", field="offset")
         return text, filters or SearchFilters(), top_k, offset
-
-    def _cache_key(self, text: str, filters: SearchFilters, top_k: int, offset: int) -> tuple | None:
-        if self.cache.size == 0:
-            return None
-        version = self.store.content_version()
-        if version is None:
-            return None
-        return (version, text, tuple(filters.acts), tuple(filters.doc_types), filters.audience, filters.year, top_k, offset)
-
-    def _remembered(self, key: tuple | None) -> SearchResult | None:
-        result = self.cache.get(key) if key is not None else None
-        # A fresh list for each caller; the hits themselves are never changed after a search.
-        return replace(result, hits=list(result.hits)) if result is not None else None
 
     def _search(self, text: str, filters: SearchFilters, top_k: int, offset: int) -> SearchResult:
         plan = understand(text)

@@ -33,12 +33,13 @@ from typing import Any
 
 from haystack import default_from_dict, default_to_dict
 
+from kb.cache import LRUCache
 from kb.errors import StoreError
 from kb.stores.base import IntegrityReport
 from kb.stores.sqlite_bm25 import BM25Index, index_documents
 from kb.stores.sqlite_check import check_store
 from kb.stores.sqlite_db import RESERVED_META_PREFIX, SQLiteDatabase, bump_generation, get_meta, read_generation, set_meta
-from kb.stores.sqlite_documents import AllowedRowsCache, DocumentsMixin
+from kb.stores.sqlite_documents import DocumentsMixin
 from kb.stores.sqlite_sources import SourcesMixin
 from kb.stores.sqlite_vectors import VectorIndex
 
@@ -69,7 +70,7 @@ class SQLiteKnowledgeStore(DocumentsMixin, SourcesMixin):
         self._db = SQLiteDatabase(self.path, busy_timeout_ms=busy_timeout_ms)
         self._vectors = VectorIndex(embedding_dim)
         self._bm25 = BM25Index()
-        self._allowed_cache = AllowedRowsCache()
+        self._allowed_cache = LRUCache(32)  # filter -> allowed row ids, keyed with the write generation
         unindexed = self._db.initialise(embedding_dim)
         if unindexed:
             with self._db.write("indexing older documents for BM25") as conn:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils.filters import document_matches_filter
 
+from kb.cache import LRUCache
 from kb.errors import QueryError
 from kb.stores.sqlite_bm25 import BM25Index, index_documents
 from kb.stores.sqlite_db import SQLiteDatabase, bump_generation, read_generation
@@ -58,35 +57,13 @@ def _meta_key_path(field: str) -> str:
     return f'$."{key}"'
 
 
-class AllowedRowsCache:
-    """A small LRU of filter -> allowed row ids, keyed with the write generation."""
-
-    def __init__(self, size: int = 32) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._data: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
-
-    def get(self, key: tuple[int, str]) -> np.ndarray | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: tuple[int, str], value: np.ndarray) -> None:
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-
 class DocumentsMixin:
     """Chunks as Haystack documents: protocol, extended operations, BM25 and dense retrieval."""
 
     _db: SQLiteDatabase
     _vectors: VectorIndex
     _bm25: BM25Index
-    _allowed_cache: AllowedRowsCache
+    _allowed_cache: LRUCache  # (write generation, filter) -> allowed row ids
     embedding_dim: int
 
     # --- helpers -----------------------------------------------------------------------------

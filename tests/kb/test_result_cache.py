@@ -10,13 +10,13 @@ import threading
 
 import pytest
 
-from kb.retrieval.cache import ResultCache
+from kb.cache import LRUCache
 
 QUERY = "publishing material depicting children in sexually explicit act"
 
 
 def test_lru_keeps_the_most_recently_used_entries():
-    cache = ResultCache(2)
+    cache = LRUCache(2)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache.get("a") == 1  # a is now the most recent
@@ -28,15 +28,15 @@ def test_lru_keeps_the_most_recently_used_entries():
 
 
 def test_size_zero_remembers_nothing_and_negative_is_refused():
-    cache = ResultCache(0)
+    cache = LRUCache(0)
     cache.put("a", 1)
     assert cache.get("a") is None and len(cache) == 0
     with pytest.raises(ValueError, match="cache size"):
-        ResultCache(-1)
+        LRUCache(-1)
 
 
 def test_concurrent_use_keeps_the_bound():
-    cache = ResultCache(50)
+    cache = LRUCache(50)
 
     def work(offset: int) -> None:
         for i in range(2000):
