@@ -236,6 +236,37 @@ def kb_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from api.cli import app; app()", *args]
 
 
+# Run by the child in place of ``kb_command``'s one-liner: the real CLI, except that the source
+# write number ``{n}`` (counting from 0) SIGKILLs its own process after the transaction's last
+# statement and before its COMMIT, the latest point a crash can hit a file's write.
+_KILL_IN_WRITE = """
+import os, signal
+from contextlib import contextmanager
+from kb.stores.sqlite_db import SQLiteDatabase
+real_write, seen = SQLiteDatabase.write, [0]
+
+@contextmanager
+def write(self, action):
+    with real_write(self, action) as conn:
+        yield conn
+        if action.startswith("writing source "):
+            seen[0] += 1
+            if seen[0] > {n}:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+SQLiteDatabase.write = write
+from api.cli import app
+app()
+"""
+
+
+def kb_command_killed_in_write(skip_writes: int, *args: str) -> list[str]:
+    """``kb_command(*args)`` that lets ``skip_writes`` source writes commit, then dies by SIGKILL
+    inside the next one, after its statements ran and before COMMIT (a deterministic kill point;
+    ``run_and_kill`` times kills from outside, which the benchmark does at random points)."""
+    return [sys.executable, "-c", _KILL_IN_WRITE.format(n=int(skip_writes)), *args]
+
+
 def kb_env(data_dir: Path, **settings: str) -> dict[str, str]:
     env = {**os.environ, "KB_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HAYSTACK_TELEMETRY_ENABLED": "False", "PYTHONPATH": str(ROOT)}  # fmt: skip
