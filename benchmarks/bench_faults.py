@@ -15,9 +15,12 @@ Each file has an edited form too (a sentence added), whose ingest replaces the s
 2. ``--kills`` rounds on ONE store: the folder gets a seeded random mix of original and edited
    files (round 1: all original, from an empty store); ``kb ingest FOLDER`` starts as a real
    process and is SIGKILLed after a random delay within the expected run time (start-up + the
-   pending files, estimated from the reference run). With probability ``--aim`` the kill then
-   waits for the process to be inside a write transaction. After each kill: ``kb check`` must pass,
-   and every stored source must equal one whole source of a reference (no chunk lost or doubled).
+   pending files, estimated from the reference run). With probability ``--aim`` the kill instead
+   lands inside a write transaction: the process kills itself in a random one of its pending
+   source writes, after the write's statements and before COMMIT (writes are under a millisecond
+   and back to back, too fast to hit from outside). After each kill: ``kb check`` must pass, every
+   stored source must equal one whole source of a reference (no chunk lost or doubled), and an
+   aimed kill must leave exactly the writes before it committed.
 3. The folder is put back to the original files and ``kb ingest FOLDER`` runs to the end: its
    store must equal reference A (chunks as (doc_id, provision_key, text hash), provisions, source
    doc_ids and paths); embeddings are compared by cosine.
@@ -25,7 +28,7 @@ Each file has an edited form too (a sentence added), whose ingest replaces the s
 Where each kill landed ("phase"): unlocked (outside the ingest lock: start-up with imports, model
 and file scan, or winding down after the last write),
 working (holding the ingest lock: hashing, parsing, encoding), in-write (inside SQLite's write
-transaction, seen on the WAL write lock), finished (the run ended before the kill).
+transaction: seen on the WAL write lock, or an aimed kill), finished (the run ended before the kill).
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "ingest"))
 
 from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, converged, diff, file_sha256, kb_check,  # noqa: E402
-                           kb_command, kb_env, partial_state_problems, run_and_kill, run_kb, slice_acts, snapshot,
-                           write_batch)  # fmt: skip
+                           kb_command, kb_env, partial_state_problems, run_and_kill, run_kb, run_killed_in_write,
+                           slice_acts, snapshot, write_batch)  # fmt: skip
 
 SOURCES = ROOT.parent / "shared" / "sources" / "indiacode-md"
 
@@ -151,9 +154,13 @@ def main() -> None:
             current = {n: (hashes_b if n in edited else hashes_a)[n] for n in names}
             pending = [h for n, h in current.items() if before.file_hashes.get(str(folder / n)) != h]
             expected = est.expected(pending)
-            delay = rng.uniform(0.0, expected)
-            aimed = rng.random() < args.aim
-            outcome = run_and_kill(kb_command("ingest", str(folder)), env, db, delay_s=delay, aim_write=aimed)
+            aimed = rng.random() < args.aim and bool(pending)
+            if aimed:  # inside pending write number skip + 1
+                skip = rng.randrange(len(pending))
+                outcome = run_killed_in_write(skip, ["ingest", str(folder)], env)
+            else:
+                skip = None
+                outcome = run_and_kill(kb_command("ingest", str(folder)), env, db, delay_s=rng.uniform(0.0, expected))
             if outcome.phase == "finished" and outcome.returncode not in (0,):
                 raise SystemExit(f"kb ingest failed on its own ({outcome.returncode}): {outcome.stderr[-2000:]}")
             check_ok, check_report = kb_check(data)
@@ -161,10 +168,13 @@ def main() -> None:
             problems = partial_state_problems(after, [ref_a, ref_b])
             done = sum(1 for n, h in current.items()
                        if after.file_hashes.get(str(folder / n)) == h != before.file_hashes.get(str(folder / n)))
+            if skip is not None and outcome.phase == "in-write" and done != skip:
+                problems.append(f"killed inside write {skip + 1}, but {done} files were committed, not {skip}")
             rows.append(dict(round=round_no, pending=len(pending), expected=expected, delay=outcome.delay_s,
                              aimed=aimed, phase=outcome.phase, done=done, check=check_ok, exact=not problems,
                              sources=len(after.sources), chunks=after.n_chunks))  # fmt: skip
-            print(f"{round_no:>4} {len(pending):>7} {expected:>8.1f} {outcome.delay_s:>7.2f} {'yes' if aimed else 'no':>5} "
+            where = f"w{skip + 1}" if aimed else "no"
+            print(f"{round_no:>4} {len(pending):>7} {expected:>8.1f} {outcome.delay_s:>7.2f} {where:>5} "
                   f"{outcome.phase:>9} {done:>10} {'ok' if check_ok else 'FAIL':>5} {'yes' if not problems else 'NO':>5} "
                   f"{len(after.sources):>7} {after.n_chunks:>6}", flush=True)  # fmt: skip
             for problem in [*check_report.get("problems", []), *problems][:10]:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
-from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, ROOT, SQLITE_FILE, StoreSnapshot, check_in_process, converged,
-                           diff, file_sha256, kb_check, kb_command_killed_in_write, kb_env, partial_state_problems,
-                           run_kb, slice_acts, snapshot, write_batch)  # fmt: skip
+from fault_support import (FIXTURE_ACTS, FIXTURE_WHOLE, SQLITE_FILE, StoreSnapshot, check_in_process, converged, diff,
+                           file_sha256, kb_check, kb_env, partial_state_problems, run_kb, run_killed_in_write,
+                           slice_acts, snapshot, write_batch)  # fmt: skip
 
 from api.runtime import Runtime
 from ingest.convert import convert_file
@@ -71,9 +70,8 @@ def test_killed_ingest_keeps_whole_sources_and_a_rerun_converges(tmp_path: Path,
     before = snapshot(db)
     for edited, skip in rounds:
         write_batch(folder, FILES, edited=edited)
-        killed = subprocess.run(kb_command_killed_in_write(skip, "ingest", str(folder)), cwd=ROOT, env=kb_env(data),
-                                capture_output=True, text=True, timeout=900)  # fmt: skip
-        assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+        killed = run_killed_in_write(skip, ["ingest", str(folder)], kb_env(data))
+        assert (killed.phase, killed.returncode) == ("in-write", -signal.SIGKILL), killed.stderr[-2000:]
         assert check_in_process(db) == []
         after = snapshot(db)
         assert partial_state_problems(after, [ref, ref_edited]) == []
