@@ -154,12 +154,11 @@ def main() -> None:
             current = {n: (hashes_b if n in edited else hashes_a)[n] for n in names}
             pending = [h for n, h in current.items() if before.file_hashes.get(str(folder / n)) != h]
             expected = est.expected(pending)
-            aimed = rng.random() < args.aim and bool(pending)
-            if aimed:  # inside pending write number skip + 1
-                skip = rng.randrange(len(pending))
+            # aimed: the kill lands inside pending write number skip + 1
+            skip = rng.randrange(len(pending)) if rng.random() < args.aim and pending else None
+            if skip is not None:
                 outcome = run_killed_in_write(skip, ["ingest", str(folder)], env)
             else:
-                skip = None
                 outcome = run_and_kill(kb_command("ingest", str(folder)), env, db, delay_s=rng.uniform(0.0, expected))
             if outcome.phase == "finished" and outcome.returncode not in (0,):
                 raise SystemExit(f"kb ingest failed on its own ({outcome.returncode}): {outcome.stderr[-2000:]}")
@@ -171,9 +170,9 @@ def main() -> None:
             if skip is not None and outcome.phase == "in-write" and done != skip:
                 problems.append(f"killed inside write {skip + 1}, but {done} files were committed, not {skip}")
             rows.append(dict(round=round_no, pending=len(pending), expected=expected, delay=outcome.delay_s,
-                             aimed=aimed, phase=outcome.phase, done=done, check=check_ok, exact=not problems,
+                             phase=outcome.phase, done=done, check=check_ok, exact=not problems,
                              sources=len(after.sources), chunks=after.n_chunks))  # fmt: skip
-            where = f"w{skip + 1}" if aimed else "no"
+            where = "no" if skip is None else f"w{skip + 1}"
             print(f"{round_no:>4} {len(pending):>7} {expected:>8.1f} {outcome.delay_s:>7.2f} {where:>5} "
                   f"{outcome.phase:>9} {done:>10} {'ok' if check_ok else 'FAIL':>5} {'yes' if not problems else 'NO':>5} "
                   f"{len(after.sources):>7} {after.n_chunks:>6}", flush=True)  # fmt: skip

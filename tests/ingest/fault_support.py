@@ -14,7 +14,7 @@ and by ``benchmarks/bench_faults.py`` / ``bench_concurrency.py``.
 * **Probes.** Whether another process holds the store's writer lock (``<db>.lock``, ``flock``) or
   SQLite's WAL write lock (byte 120 of ``<db>-shm``, asked with ``F_GETLK``, which takes nothing),
   so a kill timed from outside says where it landed. A kill inside a chosen write transaction
-  comes from the child itself (``kb_command_killed_in_write``): a file's write lasts well under a
+  comes from the child itself (``run_killed_in_write``): a file's write lasts well under a
   millisecond and the files of a group are written back to back, too fast to hit from outside.
 
     >>> files = slice_acts(FIXTURE_ACTS, sections_per_file=1)          # doctest: +SKIP
@@ -238,7 +238,7 @@ def kb_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from api.cli import app; app()", *args]
 
 
-# Run by the child in place of ``kb_command``'s one-liner: the real CLI, except that the source
+# Run by the child of ``run_killed_in_write`` in place of ``kb_command``'s one-liner: the real CLI, except that the source
 # write number ``{n}`` (counting from 0) SIGKILLs its own process after the transaction's last
 # statement and before its COMMIT, the latest point a crash can hit a file's write.
 _KILL_IN_WRITE = """
@@ -260,13 +260,6 @@ SQLiteDatabase.write = write
 from api.cli import app
 app()
 """
-
-
-def kb_command_killed_in_write(skip_writes: int, *args: str) -> list[str]:
-    """``kb_command(*args)`` that lets ``skip_writes`` source writes commit, then dies by SIGKILL
-    inside the next one, after its statements ran and before COMMIT (a deterministic kill point;
-    ``run_and_kill`` times kills from outside)."""
-    return [sys.executable, "-c", _KILL_IN_WRITE.format(n=int(skip_writes)), *args]
 
 
 def kb_env(data_dir: Path, **settings: str) -> dict[str, str]:
@@ -376,10 +369,12 @@ def _wait_and_kill(proc: subprocess.Popen, probe: LockProbe, kill_at: float) -> 
 
 
 def run_killed_in_write(skip_writes: int, args: list[str], env: dict[str, str], *, max_s: float = 900) -> KillOutcome:
-    """Run ``kb *args`` so that it dies inside source write ``skip_writes + 1``; ``phase`` is
-    "in-write" when it did, "finished" when the run had fewer writes to make and ended."""
+    """Run ``kb *args`` so that ``skip_writes`` source writes commit and the process SIGKILLs
+    itself inside the next one, after its statements ran and before COMMIT (a deterministic kill
+    point; ``run_and_kill`` times kills from outside). ``phase`` is "in-write" when it did,
+    "finished" when the run had fewer writes to make and ended."""
+    command = [sys.executable, "-c", _KILL_IN_WRITE.format(n=int(skip_writes)), *args]
     started = time.monotonic()
-    done = subprocess.run(kb_command_killed_in_write(skip_writes, *args), cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=max_s)  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=max_s)
     phase = "in-write" if done.returncode == -signal.SIGKILL else "finished"
     return KillOutcome(round(time.monotonic() - started, 2), phase, done.returncode, done.stderr)
